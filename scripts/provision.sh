@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches or builds every pinned tool the tests need into a cache outside git. Idempotent: a tool already
-# in the cache is not fetched again. Usage: scripts/provision.sh [helm|controlplane|all] (default: all)
+# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|all] (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
@@ -41,13 +41,28 @@ provision_helm() {
   echo "kubectl=$cache/helm/$HELM4_VERSION/kubectl"
 }
 
+# Node 24 from the npm package node@24, which ships the official binary: the suite runs on the machine's Node 20
+# and again on Node 24.
+NODE24_VERSION=24.9.0
+provision_node24() {
+  local dest="$cache/node/$NODE24_VERSION"
+  if [ ! -x "$dest/node_modules/node/bin/node" ]; then
+    echo "provision: fetching node $NODE24_VERSION from npm" >&2
+    mkdir -p "$dest"
+    (cd "$dest" && npm install --silent --no-save --no-package-lock --prefix . "node@$NODE24_VERSION" >/dev/null)
+  fi
+  "$dest/node_modules/node/bin/node" --version >/dev/null
+  echo "node24=$dest/node_modules/node/bin/node"
+}
+
 provision_controlplane() {
   if [ -x "$here/tools/build.sh" ]; then "$here/tools/build.sh"; else echo "provision: tools/build.sh not present yet" >&2; fi
 }
 
 case "${1:-all}" in
   helm) provision_helm ;;
+  node24) provision_node24 ;;
   controlplane) provision_controlplane ;;
-  all) provision_helm; provision_controlplane ;;
-  *) echo "usage: scripts/provision.sh [helm|controlplane|all]" >&2; exit 2 ;;
+  all) provision_helm; provision_node24; provision_controlplane ;;
+  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|all]" >&2; exit 2 ;;
 esac
