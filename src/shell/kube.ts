@@ -1,0 +1,527 @@
+// The one place that talks to the Kubernetes API: kubectl through execa, with the same kubeconfig and context as helm.
+// kubectl does every auth method a user's kubeconfig can hold (client certs, tokens, OIDC, exec plugins), so nothing here
+// ever reads credentials itself.
+//
+// Conventions:
+// - every call gets `--kubeconfig`/`--context` when the user gave them (and nothing otherwise, so KUBECONFIG and the
+//   current context apply exactly as they do for helm);
+// - `--request-timeout` bounds single requests, so an unreachable API fails in seconds, not minutes;
+// - errors are returned as data (`KubeResult`) or thrown as `KubeError` carrying kubectl's stderr, never swallowed.
+import { execa, type ResultPromise } from 'execa';
+import { JsonStreamSplitter } from '../core/json-stream.ts';
+import type { K8sObject, K8sEvent, K8sPod, K8sPvc } from '../core/k8s-types.ts';
+
+export interface KubeOptions {
+  /** kubectl binary; default: $ROBUSTMQ_INSTALL_KUBECTL, then `kubectl` on PATH. */
+  kubectl?: string;
+  kubeconfig?: string;
+  context?: string;
+  /** Per-request timeout handed to kubectl (`--request-timeout`), default 20s. */
+  requestTimeout?: string;
+  env?: Record<string, string | undefined>;
+}
+
+export interface KubeResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class KubeError extends Error {
+  constructor(
+    message: string,
+    readonly argv: string[],
+    readonly stderr: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'KubeError';
+  }
+  /** The API server could not be reached at all (vs. a request the server answered with an error). */
+  get unreachable(): boolean {
+    return isUnreachable(this.stderr);
+  }
+  get forbidden(): boolean {
+    return /\bforbidden\b|\(Forbidden\)/i.test(this.stderr);
+  }
+  get notFound(): boolean {
+    return /\(NotFound\)|not found/i.test(this.stderr);
+  }
+}
+
+export function isUnreachable(stderr: string): boolean {
+  return /connection refused|no such host|i\/o timeout|Unable to connect to the server|context deadline exceeded|dial tcp|TLS handshake timeout|the server could not find the requested resource \(get version|context .* does not exist|context was not found|no configuration has been provided|invalid configuration/i.test(
+    stderr,
+  );
+}
+
+export interface AccessCheck {
+  verb: string;
+  resource: string;
+  group?: string;
+  namespace?: string;
+  subresource?: string;
+}
+
+export interface AccessResult extends AccessCheck {
+  allowed: boolean;
+  reason: string;
+}
+
+export interface DryRunResult {
+  ok: boolean;
+  /** One line per object kubectl reported, e.g. `statefulset.apps/robustmq serverside-applied (server dry run)`. */
+  applied: string[];
+  errors: string[];
+  /** What namespace the namespaced objects were validated in, and why (see `dryRunApply`). */
+  note?: string;
+}
+
+export interface WatchHandle<T> {
+  /** Stops the watch (kills kubectl); resolves when the process is gone. */
+  stop(): Promise<void>;
+  /** Resolves when the watch ended for good (stopped, or kubectl failed `maxRestarts` times in a row). */
+  done: Promise<void>;
+  /** Current objects by namespace/name, kept up to date from ADDED/MODIFIED/DELETED events. */
+  objects(): T[];
+}
+
+export interface ClusterFacts {
+  reachable: boolean;
+  /** Why not, when unreachable (kubectl's own words). */
+  error?: string;
+  context: string;
+  apiServerUrl: string;
+  kubeVersion?: { major: number; minor: number; gitVersion: string };
+  storageClasses: { name: string; isDefault: boolean; provisioner: string; volumeBindingMode: string }[];
+  ingressClasses: { name: string; isDefault: boolean; controller: string }[];
+  crds: { serviceMonitor: boolean; prometheusRule: boolean; certManagerIssuer: boolean; gatewayHttpRoute: boolean };
+  namespaceExists?: boolean;
+  release?: { exists: boolean };
+}
+
+const DEFAULT_STORAGE_CLASS = 'storageclass.kubernetes.io/is-default-class';
+const DEFAULT_INGRESS_CLASS = 'ingressclass.kubernetes.io/is-default-class';
+
+export class Kube {
+  readonly kubectl: string;
+  private readonly env: Record<string, string | undefined>;
+
+  constructor(readonly opts: KubeOptions = {}) {
+    this.kubectl = opts.kubectl ?? process.env.ROBUSTMQ_INSTALL_KUBECTL ?? 'kubectl';
+    this.env = opts.env ?? {};
+  }
+
+  /** Flags that select the same cluster and user as helm's `--kubeconfig`/`--kube-context`. */
+  globalArgs(): string[] {
+    const a: string[] = [];
+    if (this.opts.kubeconfig) a.push(`--kubeconfig=${this.opts.kubeconfig}`);
+    if (this.opts.context) a.push(`--context=${this.opts.context}`);
+    return a;
+  }
+
+  private requestTimeout(): string {
+    return `--request-timeout=${this.opts.requestTimeout ?? '20s'}`;
+  }
+
+  /** Runs kubectl; never throws for a non-zero exit (see `must`). A missing kubectl binary throws a KubeError. */
+  async run(args: string[], o: { input?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<KubeResult> {
+    const argv = [...this.globalArgs(), ...args];
+    try {
+      const r = await execa(this.kubectl, argv, {
+        input: o.input,
+        reject: false,
+        cancelSignal: o.signal,
+        timeout: o.timeoutMs,
+        env: { ...this.env },
+        stripFinalNewline: false,
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      if (r.failed && r.exitCode === undefined) {
+        const why = r.isCanceled ? 'cancelled' : r.timedOut ? `timed out after ${o.timeoutMs}ms` : (r.originalMessage ?? r.message);
+        if (/ENOENT/.test(String(r.originalMessage ?? r.message))) {
+          throw new KubeError(
+            `kubectl not found (${this.kubectl}): install kubectl or set ROBUSTMQ_INSTALL_KUBECTL`,
+            argv,
+            String(r.stderr ?? ''),
+            127,
+          );
+        }
+        return { exitCode: -1, stdout: String(r.stdout ?? ''), stderr: `${String(r.stderr ?? '')}\n${why}`.trim() };
+      }
+      return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    } catch (e) {
+      if (e instanceof KubeError) throw e;
+      throw new KubeError(`kubectl failed to start (${this.kubectl}): ${(e as Error).message}`, argv, '', 127);
+    }
+  }
+
+  /** Runs kubectl and throws a KubeError naming the command on a non-zero exit. */
+  async must(args: string[], o: { input?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.run(args, o);
+    if (r.exitCode !== 0) {
+      const first = r.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ') || `exit ${r.exitCode}`;
+      throw new KubeError(`kubectl ${args.slice(0, 3).join(' ')}: ${first}`, args, r.stderr, r.exitCode);
+    }
+    return r.stdout;
+  }
+
+  async getJson<T = unknown>(args: string[], o: { signal?: AbortSignal } = {}): Promise<T> {
+    const out = await this.must(['get', ...args, '-o', 'json', this.requestTimeout()], o);
+    return JSON.parse(out) as T;
+  }
+
+  /** `kubectl get` of a list; an absent resource type (CRD not installed) gives []. */
+  async list<T = K8sObject>(resource: string, o: { namespace?: string; selector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+    const args = [resource];
+    if (o.namespace) args.push('-n', o.namespace);
+    else args.push('--all-namespaces=false');
+    if (o.selector) args.push('-l', o.selector);
+    if (o.fieldSelector) args.push(`--field-selector=${o.fieldSelector}`);
+    const r = await this.run(['get', ...args, '-o', 'json', this.requestTimeout()]);
+    if (r.exitCode !== 0) {
+      if (/the server doesn't have a resource type|no matches for kind/i.test(r.stderr)) return [];
+      throw new KubeError(`kubectl get ${resource}: ${r.stderr.trim()}`, args, r.stderr, r.exitCode);
+    }
+    return ((JSON.parse(r.stdout) as { items?: T[] }).items ?? []) as T[];
+  }
+
+  /** One object, or undefined when it does not exist. */
+  async getObject<T = K8sObject>(resource: string, name: string, namespace?: string): Promise<T | undefined> {
+    const args = ['get', resource, name, '-o', 'json', this.requestTimeout()];
+    if (namespace) args.push('-n', namespace);
+    const r = await this.run(args);
+    if (r.exitCode !== 0) {
+      if (/\(NotFound\)|not found/i.test(r.stderr)) return undefined;
+      throw new KubeError(`kubectl get ${resource} ${name}: ${r.stderr.trim()}`, args, r.stderr, r.exitCode);
+    }
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** `kubectl version -o json`: the server part, which proves the API is reachable with these credentials. */
+  async serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }> {
+    const out = await this.must(['version', '-o', 'json', this.requestTimeout()]);
+    const v = JSON.parse(out) as { serverVersion?: { major: string; minor: string; gitVersion: string } };
+    if (!v.serverVersion) throw new KubeError('kubectl version: no server version in the answer', ['version'], out, 1);
+    return parseServerVersion(v.serverVersion);
+  }
+
+  /** The context name and API server URL that kubectl (and helm) will use. Works offline: reads only the kubeconfig. */
+  async currentTarget(): Promise<{ context: string; apiServerUrl: string; namespace?: string }> {
+    const out = await this.must(['config', 'view', '--minify', '-o', 'json']);
+    const cfg = JSON.parse(out) as {
+      'current-context'?: string;
+      contexts?: { name: string; context?: { namespace?: string } }[];
+      clusters?: { cluster?: { server?: string } }[];
+    };
+    return {
+      context: cfg['current-context'] ?? this.opts.context ?? '',
+      apiServerUrl: cfg.clusters?.[0]?.cluster?.server ?? '',
+      namespace: cfg.contexts?.[0]?.context?.namespace,
+    };
+  }
+
+  /** SelfSubjectAccessReview for each check (one `kubectl create -f -` per check; the API has no batch form). */
+  async accessReviews(checks: AccessCheck[]): Promise<AccessResult[]> {
+    const one = async (c: AccessCheck): Promise<AccessResult> => {
+      const review = {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            verb: c.verb,
+            resource: c.resource,
+            group: c.group ?? '',
+            ...(c.namespace ? { namespace: c.namespace } : {}),
+            ...(c.subresource ? { subresource: c.subresource } : {}),
+          },
+        },
+      };
+      const out = await this.must(['create', '-f', '-', '-o', 'json', this.requestTimeout()], { input: JSON.stringify(review) });
+      const st = (JSON.parse(out) as { status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string } }).status ?? {};
+      return { ...c, allowed: st.allowed === true, reason: st.reason || st.evaluationError || '' };
+    };
+    // A few at a time: each is a kubectl process (and an exec-plugin call, if the kubeconfig uses one).
+    const results: AccessResult[] = [];
+    for (let i = 0; i < checks.length; i += 6) {
+      results.push(...(await Promise.all(checks.slice(i, i + 6).map(one))));
+    }
+    return results;
+  }
+
+  /**
+   * Server-side dry-run of rendered manifests with strict field validation: every object goes through the real API
+   * server (schema, strict fields, admission webhooks, Pod Security for bare Pods) and nothing is persisted.
+   *
+   * When the target namespace does not exist yet, namespaced objects cannot be dry-run there (NamespaceLifecycle
+   * admission rejects them even in dry-run). Then: the Namespace object itself is dry-run created (proves we may create
+   * it), and the namespaced objects are validated in `fallbackNamespace` (default: `default`). That proves schema and
+   * strict-field validity and webhook admission, but not the target namespace's own admission (its Pod Security labels
+   * or quotas, which don't exist yet); `note` says so.
+   */
+  async dryRunApply(manifests: string, namespace: string, o: { namespaceExists?: boolean; fallbackNamespace?: string; namespaceLabels?: Record<string, string> } = {}): Promise<DryRunResult> {
+    const exists = o.namespaceExists ?? (await this.getObject('namespace', namespace)) !== undefined;
+    let target = namespace;
+    let note: string | undefined;
+    const applied: string[] = [];
+    const errors: string[] = [];
+    if (!exists) {
+      target = o.fallbackNamespace ?? 'default';
+      note = `namespace ${namespace} does not exist yet: its creation was dry-run, and the namespaced objects were validated in namespace ${target} (schema, strict fields and webhooks are proven; ${namespace}'s own Pod Security labels and quotas are checked when it is created)`;
+      const nsObj = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: o.namespaceLabels ?? {} } };
+      const r = await this.run(['create', '--dry-run=server', '--validate=strict', '-f', '-', '-o', 'name', this.requestTimeout()], {
+        input: JSON.stringify(nsObj),
+      });
+      if (r.exitCode === 0) applied.push(`${r.stdout.trim()} created (server dry run)`);
+      else errors.push(...stderrErrors(r.stderr));
+    }
+    const r = await this.run(
+      [
+        'apply',
+        '--server-side',
+        '--force-conflicts',
+        '--field-manager=robustmq-install-preflight',
+        '--dry-run=server',
+        '--validate=strict',
+        '-n',
+        target,
+        '-f',
+        '-',
+        this.requestTimeout(),
+      ],
+      { input: manifests },
+    );
+    applied.push(...r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    if (r.exitCode !== 0) errors.push(...stderrErrors(r.stderr));
+    return { ok: errors.length === 0, applied, errors, ...(note ? { note } : {}) };
+  }
+
+  /** GET through the API server (`kubectl get --raw`), e.g. a pods/proxy path. */
+  async raw(path: string, o: { signal?: AbortSignal } = {}): Promise<KubeResult> {
+    return this.run(['get', '--raw', path, this.requestTimeout()], o);
+  }
+
+  /** `kubectl exec` without a TTY; the command's own exit code comes back in exitCode. */
+  async exec(namespace: string, pod: string, container: string, command: string[], o: { timeoutMs?: number; input?: string } = {}): Promise<KubeResult> {
+    return this.run(['exec', '-n', namespace, pod, '-c', container, ...(o.input ? ['-i'] : []), '--', ...command], {
+      timeoutMs: o.timeoutMs ?? 30_000,
+      input: o.input,
+    });
+  }
+
+  /** The last lines of a container's log; `previous` reads the crashed instance. Empty string when there is none. */
+  async logs(namespace: string, pod: string, container: string, o: { tail?: number; previous?: boolean } = {}): Promise<string> {
+    const args = ['logs', '-n', namespace, pod, '-c', container, `--tail=${o.tail ?? 50}`, this.requestTimeout()];
+    if (o.previous) args.push('--previous');
+    const r = await this.run(args, { timeoutMs: 30_000 });
+    return r.exitCode === 0 ? r.stdout : '';
+  }
+
+  async describe(namespace: string, what: string[]): Promise<string> {
+    const r = await this.run(['describe', '-n', namespace, ...what, this.requestTimeout()], { timeoutMs: 60_000 });
+    return r.exitCode === 0 ? r.stdout : `(kubectl describe failed: ${r.stderr.trim()})`;
+  }
+
+  async events(namespace: string): Promise<K8sEvent[]> {
+    return this.list<K8sEvent>('events', { namespace });
+  }
+
+  /** EndpointSlices of a Service (`kubernetes.io/service-name` label), never the deprecated Endpoints. */
+  async endpointSlices(namespace: string, service: string): Promise<K8sObject[]> {
+    return this.list('endpointslices.discovery.k8s.io', { namespace, selector: `kubernetes.io/service-name=${service}` });
+  }
+
+  async storageClasses(): Promise<ClusterFacts['storageClasses']> {
+    const items = await this.list<K8sObject & { provisioner?: string; volumeBindingMode?: string }>('storageclasses.storage.k8s.io');
+    return items.map((sc) => ({
+      name: sc.metadata.name,
+      isDefault: sc.metadata.annotations?.[DEFAULT_STORAGE_CLASS] === 'true' || sc.metadata.annotations?.['storageclass.beta.kubernetes.io/is-default-class'] === 'true',
+      provisioner: sc.provisioner ?? '',
+      volumeBindingMode: sc.volumeBindingMode ?? 'Immediate',
+    }));
+  }
+
+  async ingressClasses(): Promise<ClusterFacts['ingressClasses']> {
+    const items = await this.list<K8sObject & { spec?: { controller?: string } }>('ingressclasses.networking.k8s.io');
+    return items.map((ic) => ({
+      name: ic.metadata.name,
+      isDefault: ic.metadata.annotations?.[DEFAULT_INGRESS_CLASS] === 'true',
+      controller: ic.spec?.controller ?? '',
+    }));
+  }
+
+  /** Names of installed CRDs (e.g. `servicemonitors.monitoring.coreos.com`). */
+  async crdNames(): Promise<Set<string>> {
+    const r = await this.run(['get', 'customresourcedefinitions.apiextensions.k8s.io', '-o', 'name', this.requestTimeout()]);
+    if (r.exitCode !== 0) throw new KubeError(`kubectl get crds: ${r.stderr.trim()}`, ['get', 'crds'], r.stderr, r.exitCode);
+    return new Set(
+      r.stdout
+        .split('\n')
+        .map((l) => l.trim().replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, ''))
+        .filter(Boolean),
+    );
+  }
+
+  /**
+   * What the wizard and the plan need to know about the cluster. Never throws: an unreachable cluster gives
+   * `reachable: false` with kubectl's reason, and the wizard falls back to typed answers.
+   */
+  async detectFacts(o: { namespace?: string; release?: string } = {}): Promise<ClusterFacts> {
+    const facts: ClusterFacts = {
+      reachable: false,
+      context: this.opts.context ?? '',
+      apiServerUrl: '',
+      storageClasses: [],
+      ingressClasses: [],
+      crds: { serviceMonitor: false, prometheusRule: false, certManagerIssuer: false, gatewayHttpRoute: false },
+    };
+    try {
+      const t = await this.currentTarget();
+      facts.context = t.context;
+      facts.apiServerUrl = t.apiServerUrl;
+    } catch (e) {
+      facts.error = (e as Error).message;
+      return facts;
+    }
+    try {
+      facts.kubeVersion = await this.serverVersion();
+      facts.reachable = true;
+    } catch (e) {
+      facts.error = e instanceof KubeError ? lastLines(e.stderr) || e.message : (e as Error).message;
+      return facts;
+    }
+    const [sc, ic, crds, ns] = await Promise.allSettled([
+      this.storageClasses(),
+      this.ingressClasses(),
+      this.crdNames(),
+      o.namespace ? this.getObject('namespace', o.namespace) : Promise.resolve(undefined),
+    ]);
+    if (sc.status === 'fulfilled') facts.storageClasses = sc.value;
+    if (ic.status === 'fulfilled') facts.ingressClasses = ic.value;
+    if (crds.status === 'fulfilled') {
+      facts.crds = {
+        serviceMonitor: crds.value.has('servicemonitors.monitoring.coreos.com'),
+        prometheusRule: crds.value.has('prometheusrules.monitoring.coreos.com'),
+        certManagerIssuer: crds.value.has('issuers.cert-manager.io'),
+        gatewayHttpRoute: crds.value.has('httproutes.gateway.networking.k8s.io'),
+      };
+    }
+    if (o.namespace && ns.status === 'fulfilled') facts.namespaceExists = ns.value !== undefined;
+    if (o.namespace && o.release && facts.namespaceExists) {
+      // Helm 3 and 4 both keep release state in Secrets labelled owner=helm,name=<release>.
+      const rel = await this.run(['get', 'secrets', '-n', o.namespace, '-l', `owner=helm,name=${o.release}`, '-o', 'name', this.requestTimeout()]);
+      if (rel.exitCode === 0) facts.release = { exists: rel.stdout.trim().length > 0 };
+    }
+    return facts;
+  }
+
+  /**
+   * A streaming watch (`kubectl get -w -o json --output-watch-events`): lists first (ADDED events), then follows.
+   * kubectl exits when the server closes the watch (timeouts, apiserver restarts); the watch then restarts, up to
+   * `maxRestarts` consecutive failures, re-listing so nothing is missed.
+   */
+  watch<T extends K8sObject>(
+    resource: string,
+    o: {
+      namespace: string;
+      selector?: string;
+      onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void;
+      onError?: (message: string) => void;
+      maxRestarts?: number;
+    },
+  ): WatchHandle<T> {
+    const objects = new Map<string, T>();
+    let stopped = false;
+    let current: ResultPromise | undefined;
+    let failures = 0;
+    const maxRestarts = o.maxRestarts ?? 5;
+    const args = ['get', resource, '-n', o.namespace, '-w', '-o', 'json', '--output-watch-events'];
+    if (o.selector) args.push('-l', o.selector);
+
+    const runOnce = async (): Promise<number> => {
+      const splitter = new JsonStreamSplitter();
+      const seen = new Set<string>();
+      const sub = execa(this.kubectl, [...this.globalArgs(), ...args], { reject: false, buffer: { stdout: false, stderr: true }, env: { ...this.env } });
+      current = sub;
+      let gotAny = false;
+      sub.stdout?.setEncoding('utf8');
+      sub.stdout?.on('data', (chunk: string) => {
+        const { docs, errors } = splitter.push(chunk);
+        for (const e of errors) o.onError?.(`watch ${resource}: ${e}`);
+        for (const d of docs) {
+          const ev = d as { type?: string; object?: T };
+          if (!ev.object?.metadata?.name) continue;
+          gotAny = true;
+          const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
+          const type = ev.type === 'DELETED' ? 'DELETED' : ev.type === 'ADDED' ? 'ADDED' : 'MODIFIED';
+          seen.add(key);
+          if (type === 'DELETED') objects.delete(key);
+          else objects.set(key, ev.object);
+          o.onChange?.(type, ev.object);
+        }
+      });
+      const r = await sub;
+      if (gotAny) failures = 0;
+      if (!stopped && r.exitCode !== 0) o.onError?.(`watch ${resource} ended: ${lastLines(String(r.stderr ?? '')) || `exit ${r.exitCode}`}`);
+      return r.exitCode ?? 1;
+    };
+
+    const done = (async () => {
+      while (!stopped) {
+        const code = await runOnce();
+        if (stopped) break;
+        if (code !== 0) failures++;
+        if (failures > maxRestarts) break;
+        await sleep(Math.min(500 * 2 ** failures, 5000));
+      }
+    })();
+
+    return {
+      done,
+      objects: () => [...objects.values()],
+      stop: async () => {
+        stopped = true;
+        current?.kill('SIGTERM');
+        await done;
+      },
+    };
+  }
+
+  watchPods(namespace: string, selector: string, o: { onChange?: () => void; onError?: (m: string) => void } = {}): WatchHandle<K8sPod> {
+    return this.watch<K8sPod>('pods', { namespace, selector, onChange: () => o.onChange?.(), onError: o.onError });
+  }
+
+  watchEvents(namespace: string, o: { onChange?: () => void; onError?: (m: string) => void } = {}): WatchHandle<K8sEvent> {
+    return this.watch<K8sEvent>('events', { namespace, onChange: () => o.onChange?.(), onError: o.onError });
+  }
+
+  watchPvcs(namespace: string, selector: string, o: { onChange?: () => void; onError?: (m: string) => void } = {}): WatchHandle<K8sPvc> {
+    return this.watch<K8sPvc>('persistentvolumeclaims', { namespace, selector, onChange: () => o.onChange?.(), onError: o.onError });
+  }
+}
+
+export function parseServerVersion(v: { major: string; minor: string; gitVersion: string }): { major: number; minor: number; gitVersion: string } {
+  // Managed clusters report minors like "30+"; gitVersion is authoritative when it parses.
+  const m = /^v(\d+)\.(\d+)/.exec(v.gitVersion);
+  return {
+    major: m ? Number(m[1]) : Number.parseInt(v.major, 10),
+    minor: m ? Number(m[2]) : Number.parseInt(v.minor, 10),
+    gitVersion: v.gitVersion,
+  };
+}
+
+/** kubectl's stderr as one error per object/message line, without the noise lines. */
+export function stderrErrors(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Warning: /.test(l) && !/^I\d{4} /.test(l));
+}
+
+function lastLines(s: string, n = 3): string {
+  return s.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
