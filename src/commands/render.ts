@@ -1,0 +1,64 @@
+// `robustmq-install render --out-dir DIR`: DIR/values.yaml (the overlay with its header) and DIR/manifests.yaml
+// (helm template with the same values). No cluster contact. Existing files are never replaced silently (.bak kept).
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Context } from '../context.js';
+import { ExitCode, UserError, usageError } from '../core/errors.js';
+import { unknownFacts } from '../core/facts.js';
+import { plan as makePlan } from '../core/plan.js';
+import { run as runHelm } from '../shell/helm.js';
+import { assertNoProblems, helmInfo, loadPreset, planInput, resolveChartOption, writeSafely } from './shared.js';
+import { chooseByWizard } from './wizard.js';
+
+export async function run(ctx: Context): Promise<number> {
+  const o = ctx.options;
+  const dir = resolve(ctx.cwd, o.outDir!);
+  const valuesPath = join(dir, 'values.yaml');
+  const manifestsPath = join(dir, 'manifests.yaml');
+  const chart = resolveChartOption(ctx);
+  const helm = await helmInfo(ctx);
+  const facts = unknownFacts('render contacts no cluster');
+
+  let preset;
+  let answers;
+  if (o.preset) preset = loadPreset(ctx, o.preset);
+  else {
+    if (!ctx.term.interactive) throw usageError('render needs --preset without a terminal', 'e.g. robustmq-install render --preset prod --out-dir ./out');
+    const w = await chooseByWizard(ctx, { facts, chart, offline: true });
+    preset = w.preset;
+    answers = w.answers;
+  }
+  const p = makePlan(planInput(ctx, { command: 'render', facts, helm, chart, valuesFile: valuesPath, preset, answers, offline: true }));
+  assertNoProblems(p);
+
+  // ask about both files before writing either
+  const existing = [valuesPath, manifestsPath].filter((f) => existsSync(f));
+  if (existing.length && !o.yes) {
+    if (!ctx.term.interactive) throw usageError(`${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}`, 'pass --yes to replace (old files are kept as .bak), or use another --out-dir');
+    const { confirm } = await ctx.term.prompts();
+    const ok = await confirm({ message: `Replace ${existing.join(' and ')} (old files kept as .bak)?`, default: false }, ctx.term.promptContext);
+    if (!ok) throw new UserError('kept the existing files', { exitCode: ExitCode.aborted });
+  }
+  const yesCtx = { ...ctx, options: { ...o, yes: true } };
+  const bak1 = await writeSafely(yesCtx, valuesPath, p.overlayYaml, 'values file');
+  const r = await runHelm(helm.path, p.template.argv, { env: ctx.term.childEnv, signal: ctx.signal });
+  if (r.exitCode !== 0) {
+    const msg = r.stderr.trim().split('\n').filter(Boolean);
+    const schema = /values don't meet the specifications of the schema/.test(r.stderr);
+    throw new UserError(`helm template failed (exit ${r.exitCode}): ${msg.slice(0, 6).join(' | ')}`, {
+      exitCode: schema ? ExitCode.usage : ExitCode.error,
+      hint: `${valuesPath} was written so you can inspect it; rerun: ${['helm', ...p.template.argv].join(' ')}`,
+    });
+  }
+  const bak2 = await writeSafely(yesCtx, manifestsPath, r.stdout, 'manifests file');
+  const docs = (r.stdout.match(/^kind: /gm) ?? []).length;
+  if (o.output === 'json') {
+    ctx.term.writeJson({ ok: true, values: valuesPath, manifests: manifestsPath, objects: docs, backups: [bak1, bak2].filter(Boolean), assumes: p.header.assumes, notes: p.notes, reproduceCommand: p.reproduceCommand });
+  } else {
+    ctx.term.ok(`wrote ${valuesPath}${bak1 ? ` (previous kept as ${bak1})` : ''}`);
+    ctx.term.ok(`wrote ${manifestsPath}: ${docs} objects${bak2 ? ` (previous kept as ${bak2})` : ''}`);
+    for (const a of p.header.assumes) ctx.term.line(`  assumes: ${a}`);
+    ctx.term.line(`  reproduce: ${p.reproduceCommand}`);
+  }
+  return ExitCode.ok;
+}

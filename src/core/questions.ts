@@ -1,0 +1,389 @@
+// The wizard's questions as DATA: id, the values keys each one writes, validation, and a default that may depend on
+// what was detected. The runner (src/commands/install.ts) only asks, validates and applies; everything here is pure.
+import { defaultIngressClass, defaultStorageClass, type Facts } from './facts.js';
+import { PRESET_NAMES, type PresetName, ROLES, topologyOf, type Topology } from './presets.js';
+import { clone, deepMerge, getPath, isMap, setPath, type Value, type Values } from './values.js';
+
+// ---------- validators (also used by plan.ts for non-interactive input) ----------
+
+export type Validation = true | string;
+
+export function validateReplicas(v: unknown, o: { voters: boolean; prod: boolean }): Validation {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) return `must be a whole number, not ${JSON.stringify(v)}`;
+  if (n < 1) return 'must be at least 1';
+  if (n > 99) return 'must be at most 99';
+  if (o.voters) {
+    if (n % 2 === 0) return `meta voters must be odd (Raft needs a majority): ${n - 1} or ${n + 1}`;
+    if (o.prod && n < 3) return 'prod needs at least 3 meta voters to survive losing one';
+  }
+  return true;
+}
+
+const QUANTITY = /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+export function validateQuantity(s: string): Validation {
+  const m = QUANTITY.exec(s.trim());
+  if (!m) return `${JSON.stringify(s)} is not a size: use a Kubernetes quantity like 10Gi or 500Mi`;
+  if (Number(m[1]) <= 0) return 'must be more than 0';
+  const unit = m[3] ?? '';
+  const bytes = Number(m[1]) * (({ '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 }) as Record<string, number>)[unit]!;
+  if (bytes < 2 ** 20) return `${s} is too small for a volume: at least 1Mi`;
+  return true;
+}
+
+export function validateDnsLabel(s: string, max = 63, what = 'name'): Validation {
+  if (s.length === 0) return `${what} must not be empty`;
+  if (s.length > max) return `${what} must be at most ${max} characters`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s)) return `${what} may only have lowercase letters, digits and "-", starting and ending with a letter or digit`;
+  return true;
+}
+
+export function validateHost(s: string): Validation {
+  if (s.length === 0) return 'host must not be empty';
+  if (s.length > 253) return 'host must be at most 253 characters';
+  const labels = s.startsWith('*.') ? s.slice(2).split('.') : s.split('.');
+  for (const l of labels) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(l) || l.length > 63) return `${JSON.stringify(s)} is not a DNS host name (lowercase, e.g. mqtt.example.com)`;
+  }
+  return true;
+}
+
+// ---------- state and question shapes ----------
+
+export interface WizardState {
+  facts: Facts;
+  /** the built-in presets, already read */
+  presets: Record<PresetName, Values>;
+  /** -f files merged (applied over the chosen preset) */
+  files: Values;
+  /** the chart's values.yaml (for defaults the presets leave to the chart) */
+  chartDefaults: Values;
+  /** leaf keys fixed by --set: questions writing only those keys are not asked */
+  fixed: ReadonlySet<string>;
+  env: PresetName;
+  release: string;
+  namespace: string;
+  /** preset + files + answers so far (no chart defaults) */
+  values: Values;
+  /** the answers alone, as values (what plan() receives as `answers`) */
+  answers: Values;
+}
+
+export interface Choice {
+  value: string;
+  name: string;
+  description?: string;
+}
+
+export interface Question {
+  id: string;
+  type: 'select' | 'input' | 'confirm';
+  /** values keys this question writes (empty for release/namespace/environment) */
+  keys: (s: WizardState) => string[];
+  message: (s: WizardState) => string;
+  /** true: ask; false: skip silently; a string: skip and tell the user why */
+  when?: (s: WizardState) => boolean | string;
+  choices?: (s: WizardState) => Choice[];
+  /** select: a choice value; input: text; confirm: boolean */
+  default: (s: WizardState) => string | boolean;
+  validate?: (answer: string, s: WizardState) => Validation;
+  apply: (answer: string | boolean, s: WizardState) => WizardState;
+}
+
+export function initialState(o: {
+  facts: Facts;
+  presets: Record<PresetName, Values>;
+  files?: Values;
+  chartDefaults?: Values;
+  fixed?: ReadonlySet<string>;
+  release: string;
+  namespace: string;
+}): WizardState {
+  const env: PresetName = 'dev';
+  return {
+    facts: o.facts,
+    presets: o.presets,
+    files: o.files ?? {},
+    chartDefaults: o.chartDefaults ?? {},
+    fixed: o.fixed ?? new Set(),
+    env,
+    release: o.release,
+    namespace: o.namespace,
+    values: deepMerge(o.presets[env] ?? {}, o.files ?? {}),
+    answers: {},
+  };
+}
+
+/** The effective value: answers > preset+files > chart defaults. */
+export function current(s: WizardState, key: string): Value | undefined {
+  const v = getPath(s.values, key);
+  return v !== undefined ? v : getPath(s.chartDefaults, key);
+}
+
+function setAnswer(s: WizardState, entries: [string, Value][]): WizardState {
+  const values = clone(s.values);
+  const answers = clone(s.answers);
+  for (const [k, v] of entries) {
+    setPath(values, k, v);
+    setPath(answers, k, v);
+  }
+  return { ...s, values, answers };
+}
+
+function topo(s: WizardState): Topology {
+  return topologyOf(deepMerge(s.chartDefaults, s.values));
+}
+
+/** Roles that keep data on a volume (the storage questions write these). */
+export function dataRoles(t: Topology): string[] {
+  return t === 'combined' ? ['combined'] : ['meta', 'engine'];
+}
+
+function str(v: unknown, fallback = ''): string {
+  return v === undefined || v === null ? fallback : String(v);
+}
+
+const ENV_TEXT: Record<PresetName, string> = {
+  dev: 'one pod, small volume: for a laptop or a CI cluster',
+  test: 'a small cluster that survives a pod loss',
+  prod: 'separate meta/broker/engine roles, 3 voters, PodDisruptionBudgets',
+};
+
+function notFixed(keys: string[], s: WizardState): boolean | string {
+  if (keys.length > 0 && keys.every((k) => s.fixed.has(k))) return `set by --set (${keys.join(', ')})`;
+  return true;
+}
+
+const SM = 'metrics.serviceMonitor.enabled';
+const PR = 'metrics.prometheusRule.enabled';
+
+export const QUESTIONS: readonly Question[] = [
+  {
+    id: 'environment',
+    type: 'select',
+    keys: () => [],
+    message: () => 'Environment (picks the preset)',
+    choices: () => PRESET_NAMES.map((p) => ({ value: p, name: p, description: ENV_TEXT[p] })),
+    default: (s) => s.env,
+    apply: (a, s) => {
+      const env = a as PresetName;
+      return { ...s, env, values: deepMerge(deepMerge(s.presets[env] ?? {}, s.files), s.answers) };
+    },
+  },
+  {
+    id: 'release',
+    type: 'input',
+    keys: () => [],
+    message: () => 'Release name',
+    default: (s) => s.release,
+    validate: (a) => validateDnsLabel(a, 53, 'release name'),
+    apply: (a, s) => ({ ...s, release: String(a) }),
+  },
+  {
+    id: 'namespace',
+    type: 'input',
+    keys: () => [],
+    message: () => 'Namespace',
+    default: (s) => s.namespace,
+    validate: (a) => validateDnsLabel(a, 63, 'namespace'),
+    apply: (a, s) => ({ ...s, namespace: String(a) }),
+  },
+  {
+    id: 'topology',
+    type: 'select',
+    keys: () => ['topology'],
+    message: () => 'Topology',
+    when: (s) => notFixed(['topology'], s),
+    choices: () => [
+      { value: 'combined', name: 'combined', description: 'every pod runs broker + engine; the first N are also meta voters' },
+      { value: 'split', name: 'split', description: 'separate meta, broker and engine StatefulSets' },
+    ],
+    default: (s) => topo(s),
+    apply: (a, s) => setAnswer(s, [['topology', String(a)]]),
+  },
+  {
+    id: 'replicas.combined',
+    type: 'input',
+    keys: () => ['combined.replicaCount'],
+    message: () => 'Pods (combined)',
+    when: (s) => topo(s) === 'combined' && notFixed(['combined.replicaCount'], s),
+    default: (s) => str(current(s, 'combined.replicaCount'), s.env === 'dev' ? '1' : '3'),
+    validate: (a, s) => {
+      const r = validateReplicas(a, { voters: false, prod: s.env === 'prod' });
+      if (r !== true) return r;
+      if (s.env === 'prod' && Number(a) < 3) return 'prod needs at least 3 pods (3 meta voters)';
+      return true;
+    },
+    apply: (a, s) => setAnswer(s, [['combined.replicaCount', Number(a)]]),
+  },
+  {
+    id: 'voters.combined',
+    type: 'input',
+    keys: () => ['combined.metaReplicas'],
+    message: (s) => `Meta voters among them (odd, at most ${str(current(s, 'combined.replicaCount'), '?')})`,
+    when: (s) => topo(s) === 'combined' && notFixed(['combined.metaReplicas'], s),
+    default: (s) => {
+      const n = Number(current(s, 'combined.replicaCount') ?? 1);
+      const m = Number(current(s, 'combined.metaReplicas') ?? (n >= 3 ? 3 : 1));
+      const capped = Math.min(m, n);
+      return String(capped % 2 === 0 ? capped - 1 : capped);
+    },
+    validate: (a, s) => {
+      const r = validateReplicas(a, { voters: true, prod: s.env === 'prod' });
+      if (r !== true) return r;
+      const n = Number(current(s, 'combined.replicaCount') ?? 1);
+      return Number(a) <= n ? true : `at most the number of pods (${n})`;
+    },
+    apply: (a, s) => setAnswer(s, [['combined.metaReplicas', Number(a)]]),
+  },
+  ...(['meta', 'broker', 'engine'] as const).map(
+    (role): Question => ({
+      id: `replicas.${role}`,
+      type: 'input',
+      keys: () => [`${role}.replicaCount`],
+      message: () => (role === 'meta' ? 'Meta voters (odd)' : `${role[0]!.toUpperCase()}${role.slice(1)} pods`),
+      when: (s) => topo(s) === 'split' && notFixed([`${role}.replicaCount`], s),
+      default: (s) => str(current(s, `${role}.replicaCount`), '3'),
+      validate: (a, s) => validateReplicas(a, { voters: role === 'meta', prod: s.env === 'prod' }),
+      apply: (a, s) => setAnswer(s, [[`${role}.replicaCount`, Number(a)]]),
+    }),
+  ),
+  {
+    id: 'storage.class',
+    type: 'select',
+    keys: (s) => dataRoles(topo(s)).map((r) => `${r}.persistence.storageClass`),
+    message: (s) => (s.facts.storageClasses?.length ? 'StorageClass' : 'StorageClass (empty = the cluster default)'),
+    when: (s) => notFixed(dataRoles(topo(s)).map((r) => `${r}.persistence.storageClass`), s),
+    choices: (s) => {
+      const list = s.facts.storageClasses ?? [];
+      const preset = str(current(s, `${dataRoles(topo(s))[0]}.persistence.storageClass`));
+      const out: Choice[] = list.map((c) => ({
+        value: c.name,
+        name: `${c.name}${c.isDefault ? ' (default)' : ''}`,
+        description: [c.provisioner, c.volumeBindingMode].filter(Boolean).join(', ') || undefined,
+      }));
+      if (preset && preset !== '-' && !list.some((c) => c.name === preset)) {
+        out.push({ value: preset, name: `${preset} (from the preset; not in this cluster)` });
+      }
+      if (!list.some((c) => c.isDefault)) out.push({ value: '', name: '(none: leave it to the cluster)' });
+      return out;
+    },
+    default: (s) => {
+      const preset = str(current(s, `${dataRoles(topo(s))[0]}.persistence.storageClass`));
+      const list = s.facts.storageClasses;
+      if (preset && (!list || list.some((c) => c.name === preset))) return preset;
+      return defaultStorageClass(s.facts) ?? (list && list.length ? list[0]!.name : '');
+    },
+    validate: (a) => (a === '' ? true : validateDnsLabel(a, 253, 'StorageClass')),
+    apply: (a, s) => setAnswer(s, dataRoles(topo(s)).map((r) => [`${r}.persistence.storageClass`, String(a)] as [string, Value])),
+  },
+  ...(['data', 'meta'] as const).map(
+    (which): Question => ({
+      id: `storage.size.${which}`,
+      type: 'input',
+      keys: (s) => [`${which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine'}.persistence.size`],
+      message: (s) => (which === 'meta' ? 'Volume size per meta pod' : `Volume size per ${topo(s) === 'combined' ? '' : 'engine '}pod`),
+      when: (s) => {
+        if (which === 'meta' && topo(s) !== 'split') return false;
+        const role = which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine';
+        if (current(s, `${role}.persistence.enabled`) === false) return `${role} has persistence off in this preset`;
+        return notFixed([`${role}.persistence.size`], s);
+      },
+      default: (s) => {
+        const role = which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine';
+        return str(current(s, `${role}.persistence.size`), '10Gi');
+      },
+      validate: (a) => validateQuantity(a),
+      apply: (a, s) => {
+        const role = which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine';
+        return setAnswer(s, [[`${role}.persistence.size`, String(a).trim()]]);
+      },
+    }),
+  ),
+  {
+    id: 'ingress.enabled',
+    type: 'confirm',
+    keys: () => ['ingress.enabled'],
+    message: () => 'Expose MQTT over WebSocket through an Ingress?',
+    when: (s) => notFixed(['ingress.enabled'], s),
+    default: (s) => current(s, 'ingress.enabled') === true,
+    apply: (a, s) => setAnswer(s, [['ingress.enabled', a === true]]),
+  },
+  {
+    id: 'ingress.className',
+    type: 'select',
+    keys: () => ['ingress.className'],
+    message: (s) => (s.facts.ingressClasses?.length ? 'IngressClass' : 'IngressClass (empty = the cluster default)'),
+    when: (s) => current(s, 'ingress.enabled') === true && notFixed(['ingress.className'], s),
+    choices: (s) => {
+      const list = s.facts.ingressClasses ?? [];
+      const out: Choice[] = list.map((c) => ({ value: c.name, name: `${c.name}${c.isDefault ? ' (default)' : ''}`, description: c.controller }));
+      if (!list.some((c) => c.isDefault)) out.push({ value: '', name: '(none: the cluster default)' });
+      return out;
+    },
+    default: (s) => {
+      const preset = str(current(s, 'ingress.className'));
+      const list = s.facts.ingressClasses;
+      if (preset && (!list || list.some((c) => c.name === preset))) return preset;
+      return defaultIngressClass(s.facts) ?? (list && list.length ? list[0]!.name : '');
+    },
+    validate: (a) => (a === '' ? true : validateDnsLabel(a, 253, 'IngressClass')),
+    apply: (a, s) => setAnswer(s, [['ingress.className', String(a)]]),
+  },
+  {
+    id: 'ingress.host',
+    type: 'input',
+    keys: () => ['ingress.hosts'],
+    message: () => 'WebSocket host name',
+    when: (s) => current(s, 'ingress.enabled') === true && notFixed(['ingress.hosts'], s),
+    default: (s) => {
+      const hosts = current(s, 'ingress.hosts');
+      const first = Array.isArray(hosts) ? hosts[0] : undefined;
+      const h = isMap(first) ? first.host : first;
+      return typeof h === 'string' && h ? h : `mqtt.${s.namespace}.example.com`;
+    },
+    validate: (a) => validateHost(a.trim()),
+    apply: (a, s) => setAnswer(s, [['ingress.hosts', [String(a).trim()]]]),
+  },
+  {
+    id: 'service.type',
+    type: 'select',
+    keys: () => ['service.type'],
+    message: () => 'How do MQTT clients reach the brokers? (Service type)',
+    when: (s) => notFixed(['service.type'], s),
+    choices: () => [
+      { value: 'ClusterIP', name: 'ClusterIP', description: 'inside the cluster only' },
+      { value: 'NodePort', name: 'NodePort', description: 'a port on every node' },
+      { value: 'LoadBalancer', name: 'LoadBalancer', description: "the cloud's load balancer" },
+    ],
+    default: (s) => str(current(s, 'service.type'), 'ClusterIP'),
+    apply: (a, s) => setAnswer(s, [['service.type', String(a)]]),
+  },
+  {
+    id: 'monitoring',
+    type: 'confirm',
+    keys: (s) => (s.facts.crds.prometheusRule ? [SM, PR] : [SM]),
+    message: (s) => `Create a ServiceMonitor${s.facts.crds.prometheusRule ? ' and PrometheusRules' : ''} for Prometheus?`,
+    when: (s) => {
+      if (s.facts.crds.serviceMonitor === true) return notFixed([SM], s);
+      if (s.facts.crds.serviceMonitor === false) return 'monitoring not offered: the ServiceMonitor CRD (monitoring.coreos.com/v1) is not installed in the cluster';
+      return `monitoring not offered: could not check for the Prometheus Operator CRDs (${s.facts.unreachableReason ?? 'cluster not reachable'})`;
+    },
+    default: (s) => {
+      const v = current(s, SM);
+      return v === true || v === 'true' || v === 'auto' || v === undefined;
+    },
+    apply: (a, s) => setAnswer(s, s.facts.crds.prometheusRule ? [[SM, a === true], [PR, a === true]] : [[SM, a === true]]),
+  },
+];
+
+export function questionById(id: string): Question {
+  const q = QUESTIONS.find((x) => x.id === id);
+  if (!q) throw new Error(`internal: no question ${id}`);
+  return q;
+}
+
+/** Roles present in the chosen topology, for summaries. */
+export function rolesOf(s: WizardState): readonly string[] {
+  return ROLES[topo(s)];
+}
