@@ -109,6 +109,7 @@ export async function gatherFacts(ctx: Context, o: { offline: boolean; namespace
     release: o.release ?? ctx.options.release,
     kubeContext: ctx.options.kubeContext,
     kubeconfig: ctx.options.kubeconfig,
+    helm: ctx.options.helm,
     env: ctx.term.childEnv,
     signal: ctx.signal,
     offline: o.offline,

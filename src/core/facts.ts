@@ -54,6 +54,8 @@ export interface FactsRequest {
   kubeconfig?: string;
   /** kubectl binary (default "kubectl") */
   kubectl?: string;
+  /** helm binary, for the release state (default "helm") */
+  helm?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   /** true: read the kubeconfig only (context, server), never contact the API server (--dry-run, render) */
