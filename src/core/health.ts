@@ -14,7 +14,7 @@
 // - a PVC waiting for its first consumer (WaitForFirstConsumer) or being provisioned is progress, not a failure;
 // - CreateContainerConfigError / CreateContainerError and a StatefulSet that cannot create its pods (FailedCreate:
 //   Pod Security, quota) are terminal after `createErrorGraceMs`.
-import { eventTime, type ContainerStatus, type K8sEvent, type K8sPod, type K8sPvc } from './k8s-types.ts';
+import { eventTime, type ContainerStatus, type K8sEvent, type K8sPod, type K8sPvc } from './k8s-types.js';
 
 export interface HealthThresholds {
   crashLoopRestarts: number;

@@ -8,8 +8,8 @@
 // - `--request-timeout` bounds single requests, so an unreachable API fails in seconds, not minutes;
 // - errors are returned as data (`KubeResult`) or thrown as `KubeError` carrying kubectl's stderr, never swallowed.
 import { execa, type ResultPromise } from 'execa';
-import { JsonStreamSplitter } from '../core/json-stream.ts';
-import type { K8sObject, K8sEvent, K8sPod, K8sPvc } from '../core/k8s-types.ts';
+import { JsonStreamSplitter } from '../core/json-stream.js';
+import type { K8sObject, K8sEvent, K8sPod, K8sPvc } from '../core/k8s-types.js';
 
 export interface KubeOptions {
   /** kubectl binary; default: $ROBUSTMQ_INSTALL_KUBECTL, then `kubectl` on PATH. */
@@ -86,18 +86,18 @@ export interface WatchHandle<T> {
   objects(): T[];
 }
 
-export interface ClusterFacts {
-  reachable: boolean;
-  /** Why not, when unreachable (kubectl's own words). */
-  error?: string;
-  context: string;
-  apiServerUrl: string;
-  kubeVersion?: { major: number; minor: number; gitVersion: string };
-  storageClasses: { name: string; isDefault: boolean; provisioner: string; volumeBindingMode: string }[];
-  ingressClasses: { name: string; isDefault: boolean; controller: string }[];
-  crds: { serviceMonitor: boolean; prometheusRule: boolean; certManagerIssuer: boolean; gatewayHttpRoute: boolean };
-  namespaceExists?: boolean;
-  release?: { exists: boolean };
+export interface StorageClassInfo {
+  name: string;
+  isDefault: boolean;
+  provisioner: string;
+  volumeBindingMode: 'Immediate' | 'WaitForFirstConsumer';
+  allowVolumeExpansion: boolean;
+}
+
+export interface IngressClassInfo {
+  name: string;
+  isDefault: boolean;
+  controller: string;
 }
 
 const DEFAULT_STORAGE_CLASS = 'storageclass.kubernetes.io/is-default-class';
@@ -331,17 +331,18 @@ export class Kube {
     return this.list('endpointslices.discovery.k8s.io', { namespace, selector: `kubernetes.io/service-name=${service}` });
   }
 
-  async storageClasses(): Promise<ClusterFacts['storageClasses']> {
-    const items = await this.list<K8sObject & { provisioner?: string; volumeBindingMode?: string }>('storageclasses.storage.k8s.io');
+  async storageClasses(): Promise<StorageClassInfo[]> {
+    const items = await this.list<K8sObject & { provisioner?: string; volumeBindingMode?: string; allowVolumeExpansion?: boolean }>('storageclasses.storage.k8s.io');
     return items.map((sc) => ({
       name: sc.metadata.name,
       isDefault: sc.metadata.annotations?.[DEFAULT_STORAGE_CLASS] === 'true' || sc.metadata.annotations?.['storageclass.beta.kubernetes.io/is-default-class'] === 'true',
       provisioner: sc.provisioner ?? '',
-      volumeBindingMode: sc.volumeBindingMode ?? 'Immediate',
+      volumeBindingMode: sc.volumeBindingMode === 'WaitForFirstConsumer' ? 'WaitForFirstConsumer' : 'Immediate',
+      allowVolumeExpansion: sc.allowVolumeExpansion === true,
     }));
   }
 
-  async ingressClasses(): Promise<ClusterFacts['ingressClasses']> {
+  async ingressClasses(): Promise<IngressClassInfo[]> {
     const items = await this.list<K8sObject & { spec?: { controller?: string } }>('ingressclasses.networking.k8s.io');
     return items.map((ic) => ({
       name: ic.metadata.name,
@@ -360,59 +361,6 @@ export class Kube {
         .map((l) => l.trim().replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, ''))
         .filter(Boolean),
     );
-  }
-
-  /**
-   * What the wizard and the plan need to know about the cluster. Never throws: an unreachable cluster gives
-   * `reachable: false` with kubectl's reason, and the wizard falls back to typed answers.
-   */
-  async detectFacts(o: { namespace?: string; release?: string } = {}): Promise<ClusterFacts> {
-    const facts: ClusterFacts = {
-      reachable: false,
-      context: this.opts.context ?? '',
-      apiServerUrl: '',
-      storageClasses: [],
-      ingressClasses: [],
-      crds: { serviceMonitor: false, prometheusRule: false, certManagerIssuer: false, gatewayHttpRoute: false },
-    };
-    try {
-      const t = await this.currentTarget();
-      facts.context = t.context;
-      facts.apiServerUrl = t.apiServerUrl;
-    } catch (e) {
-      facts.error = (e as Error).message;
-      return facts;
-    }
-    try {
-      facts.kubeVersion = await this.serverVersion();
-      facts.reachable = true;
-    } catch (e) {
-      facts.error = e instanceof KubeError ? lastLines(e.stderr) || e.message : (e as Error).message;
-      return facts;
-    }
-    const [sc, ic, crds, ns] = await Promise.allSettled([
-      this.storageClasses(),
-      this.ingressClasses(),
-      this.crdNames(),
-      o.namespace ? this.getObject('namespace', o.namespace) : Promise.resolve(undefined),
-    ]);
-    if (sc.status === 'fulfilled') facts.storageClasses = sc.value;
-    if (ic.status === 'fulfilled') facts.ingressClasses = ic.value;
-    if (crds.status === 'fulfilled') {
-      facts.crds = {
-        serviceMonitor: crds.value.has('servicemonitors.monitoring.coreos.com'),
-        prometheusRule: crds.value.has('prometheusrules.monitoring.coreos.com'),
-        certManagerIssuer: crds.value.has('issuers.cert-manager.io'),
-        gatewayHttpRoute: crds.value.has('httproutes.gateway.networking.k8s.io'),
-      };
-    }
-    if (o.namespace && ns.status === 'fulfilled') facts.namespaceExists = ns.value !== undefined;
-    if (o.namespace && o.release && facts.namespaceExists) {
-      // Helm 3 and 4 both keep release state in Secrets labelled owner=helm,name=<release>.
-      const rel = await this.run(['get', 'secrets', '-n', o.namespace, '-l', `owner=helm,name=${o.release}`, '-o', 'name', this.requestTimeout()]);
-      if (rel.exitCode === 0) facts.release = { exists: rel.stdout.trim().length > 0 };
-    }
-    return facts;
   }
 
   /**

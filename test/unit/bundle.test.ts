@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bundleDirName, bundleItems, safeName } from '../../src/core/bundle.ts';
+import { bundleDirName, bundleItems, safeName } from '../../src/core/bundle.js';
 
 const spec = {
   release: 'robustmq',

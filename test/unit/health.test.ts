@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assess, describeFailure, notReadyLines, DEFAULT_THRESHOLDS, type HealthInput } from '../../src/core/health.ts';
-import type { ContainerStatus, K8sEvent, K8sPod, K8sPvc } from '../../src/core/k8s-types.ts';
+import { assess, describeFailure, notReadyLines, DEFAULT_THRESHOLDS, type HealthInput } from '../../src/core/health.js';
+import type { ContainerStatus, K8sEvent, K8sPod, K8sPvc } from '../../src/core/k8s-types.js';
 
 // Objects below are shaped like `kubectl get pod -o json` from a v1.3x API server (fields trimmed, none invented).
 const T0 = Date.parse('2026-11-26T10:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonStreamSplitter } from '../../src/core/json-stream.ts';
+import { JsonStreamSplitter } from '../../src/core/json-stream.js';
 
 // What `kubectl get pods -w -o json --output-watch-events` writes: pretty-printed documents back to back.
 const ev1 = { type: 'ADDED', object: { kind: 'Pod', metadata: { name: 'robustmq-0', annotations: { note: 'braces } { and "quotes" \\ inside' } } } };

@@ -14,7 +14,7 @@ import {
   formatResults,
   parseManifests,
   resourceOf,
-} from '../../src/core/preflight.ts';
+} from '../../src/core/preflight.js';
 
 const rendered = `---
 # Source: robustmq/templates/serviceaccount.yaml

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSecretData, makeRedactor, weakValues } from '../../src/core/redact.ts';
+import { decodeSecretData, makeRedactor, weakValues } from '../../src/core/redact.js';
 
 const secrets = { 'admin-password': 'Zq8v2LmN4pQr7sTu', 'admin-jwt-secret': 'k3J9xW2vB8nM5cR1tY6uP0oA', 'mqtt-password': 'mqTT-pw/with+chars=' };
 

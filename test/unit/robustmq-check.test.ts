@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkCluster, describeLeaders, parseInfo, parseLogin, podOfHost, type PodAnswer } from '../../src/core/robustmq-check.ts';
+import { checkCluster, describeLeaders, parseInfo, parseLogin, podOfHost, type PodAnswer } from '../../src/core/robustmq-check.js';
 
 // Fixtures are hand-written from RobustMQ v0.4.11's structs (see their _comment keys); the comment is removed first.
 function fixture(name: string): Record<string, unknown> {
