@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need. Idempotent: does nothing when everything is already installed.
+#   docker-registry  OCI registry on loopback for `helm push --plain-http` (test/support/registry.ts)
+#   openssl          PKI for the local control plane (test/support/controlplane.ts)
+#   tmux             interactive CLI tests
+#   ca-certificates, curl, procps, iproute2: used by scripts and for debugging the control plane
+set -euo pipefail
+packages=(docker-registry openssl tmux ca-certificates curl procps iproute2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "install-system-deps: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The package ships a systemd service; the tests start their own instance on a random port, so the packaged
+# one (0.0.0.0:5000) is not wanted. Without systemd (containers) it never starts anyway.
+if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  ${sudo:-} systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+command -v docker-registry >/dev/null
+echo "docker-registry=$(command -v docker-registry)"
