@@ -88,7 +88,11 @@ export function summarizePreset(name: string, preset: Values, chartDefaults: Val
   const ingress = isMap(ing) && ing.enabled === true ? `on${ing.className ? ` (${str(ing.className)})` : ''}` : 'off';
   const sm = getPath(merged, 'metrics.serviceMonitor.enabled');
   const pr = getPath(merged, 'metrics.prometheusRule.enabled');
-  const monitoring = sm === undefined && pr === undefined ? 'off' : `ServiceMonitor ${str(sm) || 'off'}, PrometheusRule ${str(pr) || 'off'}`;
+  const word = (v: unknown) => (v === 'auto' ? 'auto' : v === true || v === 'true' ? 'on' : 'off');
+  const monitoring =
+    word(sm) === word(pr)
+      ? { auto: 'auto (on when the Prometheus Operator CRDs exist)', on: 'on (needs the Prometheus Operator CRDs)', off: 'off' }[word(sm)]
+      : `ServiceMonitor ${word(sm)}, PrometheusRule ${word(pr)}`;
   return { name, topology, replicas, storage, resources, ingress, monitoring };
 }
 

@@ -134,9 +134,9 @@ function topo(s: WizardState): Topology {
   return topologyOf(deepMerge(s.chartDefaults, s.values));
 }
 
-/** Roles that keep data on a volume (the storage questions write these). */
+/** Roles of a topology (the StorageClass question writes each one's persistence.storageClass). */
 export function dataRoles(t: Topology): string[] {
-  return t === 'combined' ? ['combined'] : ['meta', 'engine'];
+  return [...ROLES[t]];
 }
 
 function str(v: unknown, fallback = ''): string {
@@ -277,27 +277,20 @@ export const QUESTIONS: readonly Question[] = [
     validate: (a) => (a === '' ? true : validateDnsLabel(a, 253, 'StorageClass')),
     apply: (a, s) => setAnswer(s, dataRoles(topo(s)).map((r) => [`${r}.persistence.storageClass`, String(a)] as [string, Value])),
   },
-  ...(['data', 'meta'] as const).map(
-    (which): Question => ({
-      id: `storage.size.${which}`,
+  ...(['combined', 'meta', 'broker', 'engine'] as const).map(
+    (role): Question => ({
+      id: `storage.size.${role}`,
       type: 'input',
-      keys: (s) => [`${which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine'}.persistence.size`],
-      message: (s) => (which === 'meta' ? 'Volume size per meta pod' : `Volume size per ${topo(s) === 'combined' ? '' : 'engine '}pod`),
+      keys: () => [`${role}.persistence.size`],
+      message: () => (role === 'combined' ? 'Volume size per pod' : `Volume size per ${role} pod`),
       when: (s) => {
-        if (which === 'meta' && topo(s) !== 'split') return false;
-        const role = which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine';
-        if (current(s, `${role}.persistence.enabled`) === false) return `${role} has persistence off in this preset`;
+        if (!(ROLES[topo(s)] as readonly string[]).includes(role)) return false;
+        if (current(s, `${role}.persistence.enabled`) === false) return `${role}: persistence is off in this preset (emptyDir), no volume size to ask`;
         return notFixed([`${role}.persistence.size`], s);
       },
-      default: (s) => {
-        const role = which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine';
-        return str(current(s, `${role}.persistence.size`), '10Gi');
-      },
+      default: (s) => str(current(s, `${role}.persistence.size`), '10Gi'),
       validate: (a) => validateQuantity(a),
-      apply: (a, s) => {
-        const role = which === 'meta' ? 'meta' : topo(s) === 'combined' ? 'combined' : 'engine';
-        return setAnswer(s, [[`${role}.persistence.size`, String(a).trim()]]);
-      },
+      apply: (a, s) => setAnswer(s, [[`${role}.persistence.size`, String(a).trim()]]),
     }),
   ),
   {
