@@ -1,8 +1,187 @@
-// Placeholder from the CLI skeleton; owned by the second CLI engineer (see docs/DESIGN.md "CLI internals").
+// `robustmq-install preflight`: the checks only. Also the gatherer the deploy flow runs before touching anything.
+// Evidence comes from the cluster (kubectl, same kubeconfig/context as helm) and the rendered chart (helm template);
+// the judging is pure (src/core/preflight.ts). Exit 3 when a check of severity error fails.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { UserError, ExitCode } from '../core/errors.js';
+import { ExitCode, UserError } from '../core/errors.js';
+import type { Facts } from '../core/facts.js';
+import { getValuesArgv, historyArgv } from '../core/flags.js';
+import { plan as makePlan, type Plan } from '../core/plan.js';
+import {
+  accessNeeds,
+  checkApi,
+  checkCrds,
+  checkDryRun,
+  checkHelmVersion,
+  checkKubeVersion,
+  checkLeftovers,
+  checkRbac,
+  checkRelease,
+  checkStorage,
+  crdNeedsFromManifests,
+  failed,
+  formatResults,
+  parseManifests,
+  storageNeedsFromManifests,
+  type CheckResult,
+} from '../core/preflight.js';
+import type { Values } from '../core/values.js';
+import { kubeFor } from '../shell/facts.js';
+import { run as runHelm, type HelmInfo } from '../shell/helm.js';
+import { assertNoProblems, gatherFacts, helmInfo, loadPreset, planInput, resolveChartOption } from './shared.js';
+
+export interface PreflightInput {
+  mode: 'install' | 'upgrade';
+  plan: Plan;
+  helm: HelmInfo;
+  facts: Facts;
+  /** the RobustMQ check and helm test will run (adds their permissions, as warnings) */
+  smoke: boolean;
+}
+
+export interface PreflightOutcome {
+  results: CheckResult[];
+  /** `helm template` output, when rendering worked */
+  manifests?: string;
+}
+
+function parseKubeVersion(v: string | undefined): { major: number; minor: number; gitVersion: string } | undefined {
+  const m = v ? /^v?(\d+)\.(\d+)/.exec(v) : null;
+  return m ? { major: Number(m[1]), minor: Number(m[2]), gitVersion: v! } : undefined;
+}
+
+/** Runs every check the plan lists, in order; stops early only where later checks cannot run (no API, no render). */
+export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<PreflightOutcome> {
+  const { plan, helm, facts } = i;
+  const env = ctx.term.childEnv;
+  const results: CheckResult[] = [checkHelmVersion(helm.version, helm.path)];
+  results.push(checkApi({ reachable: facts.reachable, error: facts.unreachableReason, context: facts.context ?? ctx.options.kubeContext, server: facts.server }));
+  if (!facts.reachable) return { results };
+  results.push(checkKubeVersion(parseKubeVersion(facts.kubeVersion)));
+
+  for (const p of plan.problems.filter((x) => x.kind === 'preflight')) {
+    results.push({ id: p.id, title: p.id, severity: 'error', status: 'fail', message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+  }
+
+  const r = await runHelm(helm.path, plan.template.argv, { env, signal: ctx.signal });
+  if (r.exitCode !== 0) {
+    const lines = r.stderr.trim().split('\n').filter(Boolean);
+    results.push({ id: 'render', title: 'render the chart', severity: 'error', status: 'fail', message: `helm template failed: ${lines.slice(0, 4).join(' | ')}`, hint: 'fix the values named in the error' });
+    return { results };
+  }
+  const manifests = r.stdout;
+  const objects = parseManifests(manifests);
+  const kube = kubeFor({ kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, env });
+  const ns = plan.namespace;
+  const nsExists = facts.namespaceExists !== false;
+
+  const needs = accessNeeds(objects, { namespace: ns, namespaceExists: nsExists, smoke: i.smoke });
+  try {
+    const reviews = await kube.accessReviews(needs);
+    results.push(checkRbac(needs.map((n, k) => ({ ...n, allowed: reviews[k]!.allowed, reason: reviews[k]!.reason }))));
+  } catch (e) {
+    results.push({ id: 'rbac', title: 'permissions (SelfSubjectAccessReview)', severity: 'error', status: 'fail', message: `SelfSubjectAccessReview failed: ${(e as Error).message}` });
+  }
+
+  results.push(checkStorage(storageNeedsFromManifests(objects), facts.storageClasses ?? []));
+  try {
+    results.push(checkCrds(crdNeedsFromManifests(objects), await kube.crdNames()));
+  } catch (e) {
+    results.push({ id: 'crds', title: 'CRDs for enabled features', severity: 'warning', status: 'fail', message: `could not list CRDs: ${(e as Error).message}` });
+  }
+
+  const rel = facts.existingRelease;
+  let lastDeployed: number | undefined;
+  if (rel && rel.status !== 'deployed') lastDeployed = await lastGoodRevision(ctx, helm, plan.release, ns);
+  results.push(checkRelease({ status: rel?.status, revision: rel?.revision, lastDeployed }, { mode: i.mode, release: plan.release, namespace: ns }));
+
+  let pvcs: string[] = [];
+  if (nsExists) {
+    try {
+      pvcs = (await kube.list('persistentvolumeclaims', { namespace: ns, selector: `app.kubernetes.io/instance=${plan.release}` })).map((p) => p.metadata.name);
+    } catch {
+      // permission problems are reported by the rbac check
+    }
+  }
+  results.push(checkLeftovers({ releaseExists: !!rel, pvcs, secretExists: facts.credentialsSecretExists === true, secretName: plan.secret.name, release: plan.release }));
+
+  const dry = await kube.dryRunApply(
+    objects.map((o) => o.raw),
+    ns,
+    { namespaceExists: nsExists },
+  );
+  results.push(checkDryRun(dry, objects.length));
+  return { results, manifests };
+}
+
+/** The newest revision in helm history whose status is deployed or superseded (what a rollback can return to). */
+export async function lastGoodRevision(ctx: Context, helm: HelmInfo, release: string, namespace: string): Promise<number | undefined> {
+  const h = await runHelm(helm.path, historyArgv({ release, namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, max: 50 }), { env: ctx.term.childEnv });
+  if (h.exitCode !== 0) return undefined;
+  try {
+    const rows = JSON.parse(h.stdout) as { revision: number; status: string }[];
+    return rows
+      .filter((r) => r.status === 'deployed' || r.status === 'superseded')
+      .map((r) => r.revision)
+      .sort((a, b) => b - a)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function printResults(ctx: Context, results: CheckResult[]): void {
+  const t = ctx.term;
+  for (const line of formatResults(results)) {
+    if (line.startsWith('FAIL')) t.line(t.style('red', line));
+    else if (line.startsWith('warn')) t.line(t.style('yellow', line));
+    else t.line(line);
+  }
+}
+
+/** Prints the results; throws a preflight UserError (exit 3) naming the first failed check. */
+export function assertPreflight(ctx: Context, results: CheckResult[]): void {
+  const bad = failed(results);
+  if (bad.length === 0) return;
+  const first = bad[0]!;
+  throw new UserError(`preflight failed: ${first.id}: ${first.message}${bad.length > 1 ? ` (and ${bad.length - 1} more failed check${bad.length > 2 ? 's' : ''}: ${bad.slice(1).map((b) => b.id).join(', ')})` : ''}`, {
+    exitCode: ExitCode.preflight,
+    hint: first.hint,
+  });
+}
 
 export async function run(ctx: Context): Promise<number> {
-  void ctx;
-  throw new UserError('robustmq-install preflight is not implemented yet', { exitCode: ExitCode.error });
+  const o = ctx.options;
+  const t = ctx.term;
+  const chart = resolveChartOption(ctx);
+  const helm = await helmInfo(ctx);
+  const facts = await gatherFacts(ctx, { offline: false });
+  const rel = facts.existingRelease;
+  const mode: 'install' | 'upgrade' = rel && !rel.status.startsWith('pending-') ? 'upgrade' : 'install';
+
+  let currentValues: Values | undefined;
+  if (mode === 'upgrade') {
+    const g = await runHelm(helm.path, getValuesArgv({ release: o.release, namespace: o.namespace, kubeContext: o.kubeContext, kubeconfig: o.kubeconfig }), { env: t.childEnv, signal: ctx.signal });
+    if (g.exitCode === 0) currentValues = (JSON.parse(g.stdout || '{}') ?? {}) as Values;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'robustmq-preflight-'));
+  try {
+    const valuesFile = join(dir, 'values.yaml');
+    const preset = o.preset ? loadPreset(ctx, o.preset) : undefined;
+    const p = makePlan(planInput(ctx, { command: mode, facts, helm, chart, valuesFile, preset, currentValues, offline: false }));
+    const inputProblems = p.problems.filter((x) => x.kind === 'input');
+    if (inputProblems.length) assertNoProblems({ ...p, problems: inputProblems });
+    writeFileSync(valuesFile, p.overlayYaml);
+    if (!t.json) t.line(`Preflight for ${mode === 'upgrade' ? `an upgrade of release ${p.release}` : `installing release ${p.release}`} in namespace ${p.namespace}${facts.context ? ` (context ${facts.context})` : ''}:`);
+    const { results } = await gatherPreflight(ctx, { mode, plan: p, helm, facts, smoke: !o.skipSmoke });
+    const bad = failed(results);
+    if (t.json) t.writeJson({ ok: bad.length === 0, exitCode: bad.length ? ExitCode.preflight : ExitCode.ok, mode, release: p.release, namespace: p.namespace, context: facts.context ?? null, checks: results });
+    else printResults(ctx, results);
+    if (bad.length && !t.json) assertPreflight(ctx, results);
+    if (!t.json) t.ok('preflight passed');
+    return bad.length ? ExitCode.preflight : ExitCode.ok;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -82,6 +82,8 @@ export interface ManifestObject {
   namespace?: string;
   /** helm hook kind(s) (`test`, `pre-install`, …) when the object is a hook */
   hook?: string;
+  /** the whole object as rendered */
+  raw: Record<string, unknown>;
 }
 
 const CLUSTER_SCOPED = new Set([
@@ -111,6 +113,7 @@ export function parseManifests(yamlText: string): ManifestObject[] {
     const o = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> } } | null;
     if (!o || typeof o !== 'object' || !o.kind || !o.apiVersion) continue;
     out.push({
+      raw: o as Record<string, unknown>,
       apiVersion: o.apiVersion,
       kind: o.kind,
       name: o.metadata?.name ?? '',
@@ -216,6 +219,68 @@ export interface StorageNeed {
   storageClass: string;
 }
 
+/**
+ * Storage needs as the chart rendered them: each StatefulSet volumeClaimTemplate's storageClassName, where an
+ * absent field means the cluster default and "" means no class (pre-provisioned volumes).
+ */
+export function storageNeedsFromManifests(objects: ManifestObject[]): StorageNeed[] {
+  const needs: StorageNeed[] = [];
+  for (const o of objects.filter((x) => x.kind === 'StatefulSet')) {
+    const spec = (o.raw.spec ?? {}) as { volumeClaimTemplates?: { metadata?: { name?: string }; spec?: { storageClassName?: string } }[]; template?: { metadata?: { labels?: Record<string, string> } } };
+    const role = spec.template?.metadata?.labels?.['app.kubernetes.io/component'] ?? o.name;
+    for (const t of spec.volumeClaimTemplates ?? []) {
+      const sc = t.spec?.storageClassName;
+      needs.push({ role, enabled: true, storageClass: sc === undefined || sc === null ? '' : sc === '' ? '-' : sc });
+    }
+  }
+  return needs;
+}
+
+/** API groups served by Kubernetes itself; anything else the chart renders needs a CRD. */
+const BUILTIN_GROUPS = new Set([
+  '',
+  'apps',
+  'batch',
+  'policy',
+  'autoscaling',
+  'networking.k8s.io',
+  'rbac.authorization.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'certificates.k8s.io',
+  'node.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'resource.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+]);
+
+const FEATURE_KEY: Record<string, string> = {
+  ServiceMonitor: 'metrics.serviceMonitor.enabled',
+  PrometheusRule: 'metrics.prometheusRule.enabled',
+  Certificate: 'tls.source',
+  Issuer: 'tls.source',
+  HTTPRoute: 'httpRoute.enabled',
+  GrafanaDashboard: 'metrics.grafanaDashboard.enabled',
+};
+
+/** Every CRD-backed kind the chart rendered, with the values key that turned it on. */
+export function crdNeedsFromManifests(objects: ManifestObject[]): CrdNeed[] {
+  const seen = new Map<string, CrdNeed>();
+  for (const o of objects) {
+    const group = groupOf(o.apiVersion);
+    if (BUILTIN_GROUPS.has(group)) continue;
+    const crd = `${resourceOf(o.kind)}.${group}`;
+    if (!seen.has(crd)) seen.set(crd, { key: FEATURE_KEY[o.kind] ?? `the ${o.kind} ${o.name}`, crd });
+  }
+  return [...seen.values()];
+}
+
 export function checkStorage(needs: StorageNeed[], classes: { name: string; isDefault: boolean; volumeBindingMode?: string }[]): CheckResult {
   const title = 'StorageClass';
   const problems: string[] = [];
@@ -253,6 +318,12 @@ export interface CrdNeed {
   crd: string;
 }
 
+function offSwitch(key: string): string {
+  if (key === 'tls.source') return '--set tls.source=selfSigned';
+  if (key.startsWith('the ')) return `drop ${key.slice(4)} from your values`;
+  return `--set ${key}=false`;
+}
+
 export function checkCrds(needs: CrdNeed[], installed: Set<string>): CheckResult {
   const missing = needs.filter((n) => !installed.has(n.crd));
   if (missing.length) {
@@ -262,7 +333,7 @@ export function checkCrds(needs: CrdNeed[], installed: Set<string>): CheckResult
       severity: 'error',
       status: 'fail',
       message: missing.map((m) => `${m.key} needs CRD ${m.crd}, which is not installed`).join('; '),
-      hint: `install the CRDs first, or turn the feature off (${missing.map((m) => `--set ${m.key}=false`).join(' ')})`,
+      hint: `install the CRDs first, or turn the feature off (${missing.map((m) => offSwitch(m.key)).join(' ')})`,
     };
   }
   return pass('crds', 'CRDs for enabled features', needs.length ? `present: ${needs.map((n) => n.crd).join(', ')}` : 'no CRD-backed feature enabled');

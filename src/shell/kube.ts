@@ -259,7 +259,11 @@ export class Kube {
    * strict-field validity and webhook admission, but not the target namespace's own admission (its Pod Security labels
    * or quotas, which don't exist yet); `note` says so.
    */
-  async dryRunApply(manifests: string, namespace: string, o: { namespaceExists?: boolean; fallbackNamespace?: string; namespaceLabels?: Record<string, string> } = {}): Promise<DryRunResult> {
+  async dryRunApply(
+    objects: Record<string, unknown>[],
+    namespace: string,
+    o: { namespaceExists?: boolean; fallbackNamespace?: string; namespaceLabels?: Record<string, string> } = {},
+  ): Promise<DryRunResult> {
     const exists = o.namespaceExists ?? (await this.getObject('namespace', namespace)) !== undefined;
     let target = namespace;
     let note: string | undefined;
@@ -267,7 +271,7 @@ export class Kube {
     const errors: string[] = [];
     if (!exists) {
       target = o.fallbackNamespace ?? 'default';
-      note = `namespace ${namespace} does not exist yet: its creation was dry-run, and the namespaced objects were validated in namespace ${target} (schema, strict fields and webhooks are proven; ${namespace}'s own Pod Security labels and quotas are checked when it is created)`;
+      note = `namespace ${namespace} does not exist yet: its creation was dry-run, and the namespaced objects were validated in namespace ${target} (schema, strict fields and webhooks are proven; ${namespace}'s own Pod Security labels and quotas are checked once it exists)`;
       const nsObj = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: o.namespaceLabels ?? {} } };
       const r = await this.run(['create', '--dry-run=server', '--validate=strict', '-f', '-', '-o', 'name', this.requestTimeout()], {
         input: JSON.stringify(nsObj),
@@ -275,21 +279,16 @@ export class Kube {
       if (r.exitCode === 0) applied.push(`${r.stdout.trim()} created (server dry run)`);
       else errors.push(...stderrErrors(r.stderr));
     }
+    // Namespaced objects go to `target`: their metadata.namespace (helm templates usually set it) is rewritten so
+    // kubectl does not refuse the mismatch.
+    const items = objects.map((obj) => {
+      const meta = (obj.metadata ?? {}) as Record<string, unknown>;
+      if (meta.namespace === undefined || target === namespace) return obj;
+      return { ...obj, metadata: { ...meta, namespace: target } };
+    });
     const r = await this.run(
-      [
-        'apply',
-        '--server-side',
-        '--force-conflicts',
-        '--field-manager=robustmq-install-preflight',
-        '--dry-run=server',
-        '--validate=strict',
-        '-n',
-        target,
-        '-f',
-        '-',
-        this.requestTimeout(),
-      ],
-      { input: manifests },
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=robustmq-install-preflight', '--dry-run=server', '--validate=strict', '-n', target, '-f', '-', this.requestTimeout()],
+      { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) },
     );
     applied.push(...r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
     if (r.exitCode !== 0) errors.push(...stderrErrors(r.stderr));

@@ -10,10 +10,12 @@ import {
   checkRbac,
   checkRelease,
   checkStorage,
+  crdNeedsFromManifests,
   failed,
   formatResults,
   parseManifests,
   resourceOf,
+  storageNeedsFromManifests,
 } from '../../src/core/preflight.js';
 
 const rendered = `---
@@ -175,5 +177,57 @@ describe('checks', () => {
     expect(r.details).toHaveLength(2);
     expect(formatResults([r])[0]).toBe('FAIL server-dry-run: the API server rejected an object of the rendered chart');
     expect(checkDryRun({ ok: true, applied: [], errors: [] }, 9).message).toBe('9 objects accepted by the API server');
+  });
+});
+
+describe('needs read from the rendered chart', () => {
+  const yaml = `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: rmq-meta }
+spec:
+  template: { metadata: { labels: { app.kubernetes.io/component: meta } } }
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec: { accessModes: [ReadWriteOnce] }
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: rmq-engine }
+spec:
+  template: { metadata: { labels: { app.kubernetes.io/component: engine } } }
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec: { storageClassName: fast }
+    - metadata: { name: static }
+      spec: { storageClassName: "" }
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: { name: rmq }
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: { name: rmq-tls }
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: rmq }
+`;
+  const objs = parseManifests(yaml);
+  it('storage classes per volumeClaimTemplate: absent = default, "" = no class', () => {
+    expect(storageNeedsFromManifests(objs)).toEqual([
+      { role: 'meta', enabled: true, storageClass: '' },
+      { role: 'engine', enabled: true, storageClass: 'fast' },
+      { role: 'engine', enabled: true, storageClass: '-' },
+    ]);
+  });
+  it('CRDs for every non-built-in group, named by the values key that enables them', () => {
+    const needs = crdNeedsFromManifests(objs);
+    expect(needs).toEqual([
+      { key: 'metrics.serviceMonitor.enabled', crd: 'servicemonitors.monitoring.coreos.com' },
+      { key: 'tls.source', crd: 'certificates.cert-manager.io' },
+    ]);
+    expect(checkCrds(needs, new Set()).hint).toBe('install the CRDs first, or turn the feature off (--set metrics.serviceMonitor.enabled=false --set tls.source=selfSigned)');
   });
 });
