@@ -1,0 +1,56 @@
+#!/bin/bash
+# Shared helpers of the chart's scripts (sourced). Pure bash + coreutils + curl: the RobustMQ image has nothing else.
+
+log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# esc STRING: escape for a TOML basic string and a JSON string (the same escapes are valid in both):
+# backslash, quote, and every control character (U+0000-U+001F, U+007F) as \b \t \n \f \r or \u00XX.
+esc() {
+  local s=$1 out='' c i code
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\b'/\\b}
+  s=${s//$'\f'/\\f}
+  if [[ $s == *[$'\x01'-$'\x1f'$'\x7f']* ]]; then
+    local LC_ALL=C
+    for ((i = 0; i < ${#s}; i++)); do
+      c=${s:i:1}
+      if [[ $c == [$'\x01'-$'\x1f'$'\x7f'] ]]; then
+        printf -v code '%d' "'$c"
+        printf -v c '\\u%04x' "$code"
+      fi
+      out+=$c
+    done
+    s=$out
+  fi
+  printf '%s' "$s"
+}
+
+# read_secret FILE: the file's content without trailing newlines; fails when missing or empty.
+read_secret() {
+  local f=$1 v
+  [ -r "$f" ] || die "secret file $f is missing (is the auth Secret mounted and does it have this key?)"
+  v=$(<"$f")
+  [ -n "$v" ] || die "secret file $f is empty"
+  printf '%s' "$v"
+}
+
+# raft_leaders JSON: the current_leader of every Raft shard in an openraft metrics map, one per line (number or null).
+raft_leaders() { grep -oE '"current_leader"[[:space:]]*:[[:space:]]*(null|[0-9]+)' <<<"$1" | grep -oE '(null|[0-9]+)$' || true; }
+
+# raft_configs JSON: the membership "configs" of every shard, one per line, e.g. [[1,2,3]] (joint: [[1,2],[1,2,3]]).
+raft_configs() { grep -oE '"configs"[[:space:]]*:[[:space:]]*\[[][0-9,[:space:]]*\]' <<<"$1" | sed -E 's/^"configs"[[:space:]]*:[[:space:]]*//; s/[[:space:]]//g' || true; }
+
+# raft_states JSON: the state of every shard (Leader, Follower, Candidate, Learner, Shutdown).
+raft_states() { grep -oE '"state"[[:space:]]*:[[:space:]]*"[A-Za-z]+"' <<<"$1" | grep -oE '[A-Za-z]+"$' | tr -d '"' || true; }
+
+# config_has_voter CONFIG ID: true when CONFIG is a single (non-joint) membership config that contains ID.
+config_has_voter() {
+  local cfg=$1 id=$2
+  [[ $cfg == \[\[*\]\] && $cfg != *'],['* ]] || return 1
+  [[ ,${cfg//[][]/}, == *",$id,"* ]]
+}

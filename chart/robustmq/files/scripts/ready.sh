@@ -1,0 +1,38 @@
+#!/bin/bash
+# Readiness of a server container. Meta nodes: this node's OWN Raft view, read from its gRPC port on loopback
+# (MetaServiceService/ClusterStatus over gRPC-web; tonic-web is enabled on grpc_port, src/broker-server/src/grpc.rs):
+# every shard has a leader, this node is Leader or Follower and a voter. Not /api/info: in v0.4.11 it is answered by
+# the first reachable entry of meta_addrs (grpc-clients retry_call starts at index 0), i.e. by node 1, not this pod.
+# Broker nodes: the MQTT TCP port, which opens only after the meta quorum answered. Never /api/health/ready: it
+# TCP-connects to the UDP QUIC port and so fails on every broker (src/common/healthy/src/ready.rs).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+CONFIG=${RMQ_CONFIG:-/robustmq/config/server.toml}
+GRPC_PORT=${RMQ_GRPC_PORT:-1228}
+MQTT_PORT=${RMQ_MQTT_PORT:-}
+HOST=${RMQ_READY_HOST:-127.0.0.1}
+
+fail() { echo "not ready: $*"; exit 1; }
+broker_id=$(sed -n 's/^broker_id = \([0-9][0-9]*\)$/\1/p' "$CONFIG")
+roles=$(sed -n 's/^roles = //p' "$CONFIG")
+[ -n "$broker_id" ] || fail "no broker_id in $CONFIG"
+
+if [[ $roles == *'"meta"'* ]]; then
+  status=$(printf '\0\0\0\0\0' | curl -sS --max-time 3 -X POST -H 'Content-Type: application/grpc-web+proto' -H 'X-Grpc-Web: 1' \
+    --data-binary @- "http://$HOST:$GRPC_PORT/meta.service.common.MetaServiceService/ClusterStatus" 2>&1 | tr -c '[:print:]' ' ') ||
+    fail "ClusterStatus on $HOST:$GRPC_PORT: $status"
+  mapfile -t leaders < <(raft_leaders "$status")
+  mapfile -t configs < <(raft_configs "$status")
+  mapfile -t states < <(raft_states "$status")
+  ((${#leaders[@]} > 0)) || fail "no Raft shard in ClusterStatus: ${status:0:200}"
+  for l in "${leaders[@]}"; do [ "$l" != null ] || fail "a shard has no leader (leaders: ${leaders[*]})"; done
+  for s in "${states[@]}"; do [[ $s == Leader || $s == Follower ]] || fail "a shard is $s (states: ${states[*]})"; done
+  ((${#states[@]} == ${#leaders[@]} && ${#configs[@]} == ${#leaders[@]})) || fail "incomplete Raft metrics"
+  for c in "${configs[@]}"; do config_has_voter "$c" "$broker_id" || fail "broker_id $broker_id is not a voter of $c"; done
+fi
+if [ -n "$MQTT_PORT" ]; then
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$HOST" "$MQTT_PORT" 2>/dev/null || fail "MQTT port $MQTT_PORT closed"
+fi
+exit 0
