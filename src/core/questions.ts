@@ -139,6 +139,15 @@ export function dataRoles(t: Topology): string[] {
   return [...ROLES[t]];
 }
 
+/** The first StorageClass a role of the topology already names (preset, files or earlier answers). */
+function presetStorageClass(s: WizardState): string {
+  for (const r of dataRoles(topo(s))) {
+    const v = current(s, `${r}.persistence.storageClass`);
+    if (typeof v === 'string' && v !== '' && v !== '-') return v;
+  }
+  return '';
+}
+
 function str(v: unknown, fallback = ''): string {
   return v === undefined || v === null ? fallback : String(v);
 }
@@ -224,8 +233,8 @@ export const QUESTIONS: readonly Question[] = [
     when: (s) => topo(s) === 'combined' && notFixed(['combined.metaReplicas'], s),
     default: (s) => {
       const n = Number(current(s, 'combined.replicaCount') ?? 1);
-      const m = Number(current(s, 'combined.metaReplicas') ?? (n >= 3 ? 3 : 1));
-      const capped = Math.min(m, n);
+      const m = Number(current(s, 'combined.metaReplicas') ?? 1);
+      const capped = Math.min(Math.max(m, n >= 3 ? 3 : 1), n);
       return String(capped % 2 === 0 ? capped - 1 : capped);
     },
     validate: (a, s) => {
@@ -256,7 +265,7 @@ export const QUESTIONS: readonly Question[] = [
     when: (s) => notFixed(dataRoles(topo(s)).map((r) => `${r}.persistence.storageClass`), s),
     choices: (s) => {
       const list = s.facts.storageClasses ?? [];
-      const preset = str(current(s, `${dataRoles(topo(s))[0]}.persistence.storageClass`));
+      const preset = presetStorageClass(s);
       const out: Choice[] = list.map((c) => ({
         value: c.name,
         name: `${c.name}${c.isDefault ? ' (default)' : ''}`,
@@ -269,7 +278,7 @@ export const QUESTIONS: readonly Question[] = [
       return out;
     },
     default: (s) => {
-      const preset = str(current(s, `${dataRoles(topo(s))[0]}.persistence.storageClass`));
+      const preset = presetStorageClass(s);
       const list = s.facts.storageClasses;
       if (preset && (!list || list.some((c) => c.name === preset))) return preset;
       return defaultStorageClass(s.facts) ?? (list && list.length ? list[0]!.name : '');
