@@ -26,7 +26,7 @@ const reachable: Facts = {
   crds: { serviceMonitor: true, prometheusRule: false },
 };
 
-function input(over: Partial<PlanInput> & { facts?: Facts } = {}, flags: Partial<PlanInput['flags']> = {}): PlanInput {
+function input(over: Omit<Partial<PlanInput>, 'facts'> & { facts?: Facts } = {}, flags: Partial<PlanInput['flags']> = {}): PlanInput {
   const { facts, ...rest } = over;
   return {
     command: 'install',
