@@ -385,9 +385,11 @@ export class Kube {
     const args = ['get', resource, '-n', o.namespace, '-w', '-o', 'json', '--output-watch-events'];
     if (o.selector) args.push('-l', o.selector);
 
+    let runs = 0;
     const runOnce = async (): Promise<number> => {
+      // A restarted watch lists everything again (ADDED events); objects deleted while it was down must not linger.
+      if (runs++ > 0) objects.clear();
       const splitter = new JsonStreamSplitter();
-      const seen = new Set<string>();
       const sub = execa(this.kubectl, [...this.globalArgs(), ...args], { reject: false, buffer: { stdout: false, stderr: true }, env: { ...this.env } });
       current = sub;
       let gotAny = false;
@@ -401,7 +403,6 @@ export class Kube {
           gotAny = true;
           const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
           const type = ev.type === 'DELETED' ? 'DELETED' : ev.type === 'ADDED' ? 'ADDED' : 'MODIFIED';
-          seen.add(key);
           if (type === 'DELETED') objects.delete(key);
           else objects.set(key, ev.object);
           o.onChange?.(type, ev.object);

@@ -1,0 +1,123 @@
+// The RobustMQ check after the pods are Ready, and `helm test` (the chart's MQTT round trip).
+//
+// How each meta pod is asked: `kubectl exec <pod> -- curl http://127.0.0.1:<http_port>/api/info`.
+// Why not pods/proxy with a login from the Secret: RobustMQ v0.4.11 wants the admin JWT in `Authorization: Bearer`,
+// and the API server consumes that header itself (it authenticates the proxy request with it and strips it), so a
+// token never reaches the pod through pods/proxy. Loopback callers are exempt from admin auth (source notes, b. Auth),
+// so exec + curl on 127.0.0.1 needs no credentials at all, and curl ships in the image. Where exec is forbidden or the
+// kubelet cannot be reached (some managed control planes), the check is reported as blocked: a warning, not exit 4.
+import type { Context } from '../context.js';
+import { checkCluster, describeLeaders, type ClusterCheckResult, type PodAnswer } from '../core/robustmq-check.js';
+import type { K8sPod } from '../core/k8s-types.js';
+import { getPath, type Values } from '../core/values.js';
+import { connectionFlags, getValuesArgv, testArgv } from '../core/flags.js';
+import type { Kube } from '../shell/kube.js';
+import { run as runHelm, type HelmInfo } from '../shell/helm.js';
+import { releaseSelector } from './watch.js';
+
+const BLOCKED = /forbidden|cannot create resource "pods\/exec"|error dialing backend|unable to upgrade connection|upgrade request required|does not allow|not implemented|connection refused.*10250|no preferred addresses|Unauthorized/i;
+
+export interface Topology {
+  topology: 'combined' | 'split';
+  expectedNodes: number;
+  expectedVoters: number;
+  httpPort: number;
+}
+
+/** From `helm get values --all` (the computed values, chart defaults included). */
+export function topologyFromValues(v: Values): Topology {
+  const split = getPath(v, 'topology') === 'split';
+  const num = (k: string, d: number) => {
+    const x = getPath(v, k);
+    return typeof x === 'number' ? x : typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : d;
+  };
+  const httpPort = num('config.http_port', 58080);
+  if (split) {
+    const meta = num('meta.replicaCount', 3);
+    return { topology: 'split', expectedNodes: meta + num('broker.replicaCount', 3) + num('engine.replicaCount', 3), expectedVoters: meta, httpPort };
+  }
+  return { topology: 'combined', expectedNodes: num('combined.replicaCount', 1), expectedVoters: num('combined.metaReplicas', 1), httpPort };
+}
+
+/** Meta pods: split → component=meta; combined → ordinals below metaReplicas. */
+export function metaPods(pods: K8sPod[], t: Topology): K8sPod[] {
+  const live = pods.filter((p) => !p.metadata.deletionTimestamp && !p.metadata.annotations?.['helm.sh/hook']);
+  const metas =
+    t.topology === 'split'
+      ? live.filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'meta')
+      : live.filter((p) => {
+          const m = /-(\d+)$/.exec(p.metadata.name);
+          return p.metadata.labels?.['app.kubernetes.io/component'] === 'combined' && m && Number(m[1]) < t.expectedVoters;
+        });
+  return metas.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, 'en', { numeric: true }));
+}
+
+export async function computedValues(ctx: Context, helm: HelmInfo, release: string, namespace: string): Promise<Values | undefined> {
+  const argv = [...getValuesArgv({ release, namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig }), '--all'];
+  const r = await runHelm(helm.path, argv, { env: ctx.term.childEnv });
+  if (r.exitCode !== 0) return undefined;
+  try {
+    return (JSON.parse(r.stdout) ?? {}) as Values;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asks every meta pod for /api/info over loopback and judges the answers. */
+export async function raftCheck(kube: Kube, namespace: string, release: string, t: Topology): Promise<ClusterCheckResult> {
+  const pods = await kube.list<K8sPod>('pods', { namespace, selector: releaseSelector(release) });
+  const metas = metaPods(pods, t);
+  const answers: PodAnswer[] = await Promise.all(
+    metas.map(async (p): Promise<PodAnswer> => {
+      const container = p.spec?.containers?.find((c) => c.name === 'robustmq')?.name ?? p.spec?.containers?.[0]?.name ?? 'robustmq';
+      const r = await kube.exec(namespace, p.metadata.name, container, ['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${t.httpPort}/api/info`], { timeoutMs: 20_000 });
+      if (r.exitCode === 0) return { pod: p.metadata.name, body: r.stdout };
+      const err = r.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ') || `exit ${r.exitCode}`;
+      return { pod: p.metadata.name, error: BLOCKED.test(r.stderr) ? `cannot exec into the pod (${err})` : `curl 127.0.0.1:${t.httpPort}/api/info failed: ${err}`, blocked: BLOCKED.test(r.stderr) };
+    }),
+  );
+  if (answers.length === 0) return { status: 'failed', shards: [], nodes: [], problems: ['no meta pod found'], warnings: [] };
+  return checkCluster({ answers, expectedNodes: t.expectedNodes, expectedVoters: t.expectedVoters });
+}
+
+export interface SmokeResult {
+  /** ok; failed (exit 4); warning (check blocked: printed, exit unaffected); skipped (--skip-smoke) */
+  status: 'ok' | 'failed' | 'warning' | 'skipped';
+  lines: string[];
+  raft?: ClusterCheckResult;
+  helmTest?: { exitCode: number; output: string };
+}
+
+/** The RobustMQ check, then `helm test`. */
+export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; release: string; namespace: string; timeout: string }): Promise<SmokeResult> {
+  if (ctx.options.skipSmoke) return { status: 'skipped', lines: ['RobustMQ check and helm test skipped (--skip-smoke): Raft leadership, node registration and the MQTT round trip were NOT verified'] };
+  const lines: string[] = [];
+  const values = await computedValues(ctx, o.helm, o.release, o.namespace);
+  const t = topologyFromValues(values ?? {});
+  const raft = await raftCheck(o.kube, o.namespace, o.release, t);
+  let status: SmokeResult['status'] = 'ok';
+  if (raft.status === 'blocked') {
+    status = 'warning';
+    lines.push(`RobustMQ check skipped: the meta pods could not be asked (${raft.warnings[0] ?? 'blocked'}); Raft state not verified`);
+  } else if (raft.status === 'failed') {
+    status = 'failed';
+    lines.push('RobustMQ check failed:', ...raft.problems.map((p) => `  ${p}`));
+  } else {
+    lines.push(`RobustMQ: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}`);
+    for (const w of raft.warnings) lines.push(`  warning: ${w}`);
+  }
+  if (status === 'failed') return { status, lines, raft };
+
+  const ht = await runHelm(o.helm.path, testArgv({ release: o.release, namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, timeout: o.timeout }), {
+    env: ctx.term.childEnv,
+    signal: ctx.signal,
+  });
+  const output = `${ht.stdout}${ht.stderr}`;
+  if (ht.exitCode === 0) lines.push('helm test (MQTT publish/subscribe round trip): passed');
+  else {
+    status = 'failed';
+    lines.push(`helm test failed (exit ${ht.exitCode}):`, ...output.trim().split('\n').slice(-15).map((l) => `  ${l}`));
+    lines.push(`  rerun: ${[o.helm.path, 'test', o.release, ...connectionFlags({ namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig }), '--logs'].join(' ')}`);
+  }
+  return { status, lines, raft, helmTest: { exitCode: ht.exitCode, output } };
+}

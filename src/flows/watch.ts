@@ -1,0 +1,130 @@
+// Live state of one release, from four kubectl watches (pods, events, PVCs, StatefulSets), judged by the pure
+// health rules (src/core/health.ts). Used by deploy (while helm runs with its own --wait), rollback and the pending
+// recovery. One-shot snapshots (status, the final check after helm) use `snapshotOnce`.
+import { assess, type HealthThresholds, type Verdict } from '../core/health.js';
+import type { K8sEvent, K8sPod, K8sPvc, K8sStatefulSet } from '../core/k8s-types.js';
+import type { Kube, WatchHandle } from '../shell/kube.js';
+
+export const ROLE_ORDER = ['combined', 'meta', 'broker', 'engine'];
+
+export function releaseSelector(release: string): string {
+  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=robustmq`;
+}
+
+export interface Snapshot {
+  pods: K8sPod[];
+  events: K8sEvent[];
+  pvcs: K8sPvc[];
+  statefulSets: K8sStatefulSet[];
+  storageClassModes?: Record<string, string>;
+}
+
+function roleOfSts(s: K8sStatefulSet): string {
+  const tpl = (s.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template;
+  return tpl?.metadata?.labels?.['app.kubernetes.io/component'] ?? s.metadata.labels?.['app.kubernetes.io/component'] ?? s.metadata.name;
+}
+
+/** Desired replicas per role, and each role's update revision, from the live StatefulSets. */
+export function expectedFrom(statefulSets: K8sStatefulSet[]): { expected: Record<string, number>; updateRevisions: Record<string, string>; workloads: string[] } {
+  const expected: Record<string, number> = {};
+  const updateRevisions: Record<string, string> = {};
+  const live = statefulSets.filter((s) => !s.metadata.deletionTimestamp);
+  const sorted = [...live].sort((a, b) => rank(roleOfSts(a)) - rank(roleOfSts(b)));
+  for (const s of sorted) {
+    const role = roleOfSts(s);
+    expected[role] = (expected[role] ?? 0) + (s.spec?.replicas ?? 1);
+    // Only when the controller has seen the current spec is its updateRevision the one pods must reach.
+    const gen = (s.metadata as { generation?: number }).generation;
+    if (s.status?.updateRevision && (gen === undefined || s.status.observedGeneration === gen)) updateRevisions[role] = s.status.updateRevision;
+  }
+  return { expected, updateRevisions, workloads: live.map((s) => s.metadata.name) };
+}
+
+function rank(role: string): number {
+  const i = ROLE_ORDER.indexOf(role);
+  return i < 0 ? ROLE_ORDER.length : i;
+}
+
+export function verdictOf(s: Snapshot, o: { now: number; since: number; thresholds?: Partial<HealthThresholds> }): Verdict & { known: boolean } {
+  const { expected, updateRevisions, workloads } = expectedFrom(s.statefulSets);
+  const v = assess({
+    now: o.now,
+    since: o.since,
+    expected,
+    pods: s.pods,
+    events: s.events,
+    pvcs: s.pvcs,
+    workloads,
+    updateRevisions,
+    ...(s.storageClassModes ? { storageClassModes: s.storageClassModes } : {}),
+    ...(o.thresholds ? { thresholds: o.thresholds } : {}),
+  });
+  // Before helm has created the StatefulSets nothing is known: never "healthy".
+  const known = workloads.length > 0;
+  return { ...v, status: known ? v.status : v.status === 'failed' ? 'failed' : 'progressing', known };
+}
+
+export class ReleaseWatch {
+  private handles: { pods?: WatchHandle<K8sPod>; events?: WatchHandle<K8sEvent>; pvcs?: WatchHandle<K8sPvc>; sts?: WatchHandle<K8sStatefulSet> } = {};
+  private listeners = new Set<() => void>();
+  readonly errors: string[] = [];
+  storageClassModes?: Record<string, string>;
+
+  constructor(
+    private readonly kube: Kube,
+    readonly namespace: string,
+    readonly release: string,
+  ) {}
+
+  start(): void {
+    const changed = () => {
+      for (const l of this.listeners) l();
+    };
+    const onError = (m: string) => {
+      if (this.errors.length < 50) this.errors.push(m);
+    };
+    const sel = releaseSelector(this.release);
+    this.handles.pods = this.kube.watch<K8sPod>('pods', { namespace: this.namespace, selector: sel, onChange: changed, onError });
+    this.handles.events = this.kube.watch<K8sEvent>('events', { namespace: this.namespace, onChange: changed, onError });
+    this.handles.pvcs = this.kube.watch<K8sPvc>('persistentvolumeclaims', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError });
+    this.handles.sts = this.kube.watch<K8sStatefulSet>('statefulsets.apps', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError });
+    void this.kube
+      .storageClasses()
+      .then((scs) => {
+        this.storageClassModes = Object.fromEntries(scs.map((c) => [c.name, c.volumeBindingMode]));
+      })
+      .catch(() => undefined);
+  }
+
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  snapshot(): Snapshot {
+    return {
+      pods: this.handles.pods?.objects() ?? [],
+      events: this.handles.events?.objects() ?? [],
+      pvcs: this.handles.pvcs?.objects() ?? [],
+      statefulSets: this.handles.sts?.objects() ?? [],
+      ...(this.storageClassModes ? { storageClassModes: this.storageClassModes } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(Object.values(this.handles).map((h) => h?.stop()));
+    this.listeners.clear();
+  }
+}
+
+/** The same four lists, read once (status, the final check after helm). */
+export async function snapshotOnce(kube: Kube, namespace: string, release: string): Promise<Snapshot> {
+  const [pods, events, pvcs, statefulSets, scs] = await Promise.all([
+    kube.list<K8sPod>('pods', { namespace, selector: releaseSelector(release) }),
+    kube.list<K8sEvent>('events', { namespace }),
+    kube.list<K8sPvc>('persistentvolumeclaims', { namespace, selector: `app.kubernetes.io/instance=${release}` }),
+    kube.list<K8sStatefulSet>('statefulsets.apps', { namespace, selector: `app.kubernetes.io/instance=${release}` }),
+    kube.storageClasses().catch(() => []),
+  ]);
+  return { pods, events, pvcs, statefulSets, storageClassModes: Object.fromEntries(scs.map((c) => [c.name, c.volumeBindingMode])) };
+}
