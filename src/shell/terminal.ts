@@ -1,7 +1,7 @@
 // Terminal IO: human text on stderr, JSON on stdout, colors resolved once, prompts only with a TTY,
 // and a listr2 `tasks` helper (spinner tree on a TTY, plain lines otherwise). listr2 and @inquirer/prompts
 // are imported lazily, so `--help`/`--version` never load them.
-import { styleText } from 'node:util';
+import { inspect } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 
 export type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta' | 'gray';
@@ -64,6 +64,16 @@ export interface Terminal {
 
 export type Prompts = typeof import('@inquirer/prompts');
 
+/** ANSI styling from node's own table (util.inspect.colors), independent of which stream is a TTY. */
+function ansi(s: Style | Style[], text: string): string {
+  let out = text;
+  for (const name of Array.isArray(s) ? s : [s]) {
+    const pair = inspect.colors[name === 'gray' ? 'gray' : name];
+    if (pair) out = `\u001b[${pair[0]}m${out}\u001b[${pair[1]}m`;
+  }
+  return out;
+}
+
 /** CI means the variable is set to anything but "", "0" or "false". */
 export function isCI(env: NodeJS.ProcessEnv): boolean {
   const v = env.CI;
@@ -92,7 +102,7 @@ export function createTerminal(opts: TerminalOptions = {}): Terminal {
     childEnv.NO_COLOR = '1';
     delete childEnv.FORCE_COLOR;
   }
-  const style = (s: Style | Style[], text: string) => (color ? styleText(s, text) : text);
+  const style = (s: Style | Style[], text: string) => (color ? ansi(s, text) : text);
   const line = (text = '') => void stderr.write(text + '\n');
 
   const term: Terminal = {
@@ -129,10 +139,11 @@ export function createTerminal(opts: TerminalOptions = {}): Terminal {
         process.env.NO_COLOR = '1';
         delete process.env.FORCE_COLOR;
       }
-      const { Listr, ProcessOutput } = await import('listr2');
+      const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
       const renderer = o.renderer ?? (isTTY && env.TERM !== 'dumb' ? 'default' : 'simple');
       // listr2 writes "stdout" through ProcessOutput: route both to stderr so stdout stays for JSON.
       const processOutput = new ProcessOutput(stderr as NodeJS.WriteStream, stderr as NodeJS.WriteStream);
+      const logger = new ListrLogger({ useIcons: renderer !== 'test', processOutput });
       const listr = new Listr(
         list.map((t) => ({
           title: t.title,
@@ -160,7 +171,7 @@ export function createTerminal(opts: TerminalOptions = {}): Terminal {
           fallbackRendererCondition: false,
           silentRendererCondition: false,
           rendererOptions: {
-            processOutput,
+            logger,
             ...(renderer === 'default' ? { collapseSubtasks: false, showErrorMessage: true } : {}),
             ...(renderer === 'test' ? { task: ['title', 'message'] as const } : {}),
           },
