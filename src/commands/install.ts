@@ -56,7 +56,7 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
     t.line(`Equivalent command: ${t.style('cyan', p.reproduceCommand)}`);
   }
   await confirmTarget(ctx, p, facts, loadChartDefaults(chart));
-  const bak = await writeSafely(ctx, valuesFile, p.overlayYaml, 'overlay');
+  const bak = await writeSafely(ctx, o.valuesOut, p.overlayYaml, 'overlay');
   t.ok(`wrote ${valuesFile}${bak ? ` (previous kept as ${bak})` : ''}`);
   const credentials = generateCredentials(ctx.randomBytes ?? ((n) => randomBytes(n)));
   const { deploy } = await import('../flows/deploy.js');

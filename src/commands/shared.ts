@@ -14,23 +14,24 @@ import { isMap, type Values } from '../core/values.js';
 import { detectHelm, type HelmInfo } from '../shell/helm.js';
 import { bundledChartInfo } from '../chart-info.js';
 
-export function readValuesFile(path: string, what: string): Values {
+/** Read a YAML map of values. `shown` is the path as the user typed it (for messages). */
+export function readValuesFile(path: string, what: string, shown = path): Values {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw usageError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, what === 'preset' ? `use one of ${PRESET_NAMES.join(', ')} or a values file` : 'check the path');
+    throw usageError(`${what} ${shown}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, what === 'preset' ? `use one of ${PRESET_NAMES.join(', ')} or a values file` : 'check the path');
   }
   let doc: unknown;
   try {
     doc = parseYaml(text, { prettyErrors: true });
   } catch (e) {
     const first = ((e as Error).message ?? '').split('\n')[0];
-    throw usageError(`${what} ${path} is not valid YAML: ${first}`, 'fix the file (helm needs a YAML map of values)');
+    throw usageError(`${what} ${shown} is not valid YAML: ${first}`, 'fix the file (helm needs a YAML map of values)');
   }
   if (doc === null || doc === undefined) return {};
-  if (!isMap(doc)) throw usageError(`${what} ${path} must be a YAML map of values, not a ${Array.isArray(doc) ? 'list' : typeof doc}`, 'e.g. "topology: split"');
+  if (!isMap(doc)) throw usageError(`${what} ${shown} must be a YAML map of values, not a ${Array.isArray(doc) ? 'list' : typeof doc}`, 'e.g. "topology: split"');
   return doc;
 }
 
@@ -41,7 +42,7 @@ export function loadPreset(ctx: Context, arg: string): { name: string; source: s
     if (!existsSync(p)) {
       throw usageError(`unknown preset ${JSON.stringify(arg)}: not one of ${PRESET_NAMES.join(', ')} and no such file`, 'robustmq-install presets lists them');
     }
-    return { name: arg, source: arg, values: readValuesFile(p, 'preset') };
+    return { name: arg, source: arg, values: readValuesFile(p, 'preset', arg) };
   }
   return { name: ref.name, source: ref.name, values: readValuesFile(ref.path, 'preset') };
 }
@@ -51,7 +52,7 @@ export function loadBuiltinPresets(ctx: Context): Record<PresetName, Values> {
 }
 
 export function loadValuesFiles(ctx: Context): { path: string; values: Values }[] {
-  return ctx.options.values.map((p) => ({ path: p, values: readValuesFile(resolve(ctx.cwd, p), 'values file') }));
+  return ctx.options.values.map((p) => ({ path: p, values: readValuesFile(resolve(ctx.cwd, p), 'values file', p) }));
 }
 
 export interface ResolvedChart {
