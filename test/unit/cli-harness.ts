@@ -11,8 +11,6 @@ const root = resolve(import.meta.dirname, '../..');
 
 /** The package as installed: chart/robustmq and presets/ from the repo. */
 export const realPaths: Paths = { packageRoot: root, chartDir: join(root, 'chart', 'robustmq'), presetsDir: join(root, 'presets') };
-/** The stand-in chart and presets under test/fixtures. */
-export const fixturePaths: Paths = { packageRoot: root, chartDir: join(root, 'test/fixtures/chart-mini'), presetsDir: join(root, 'test/fixtures/presets') };
 
 function sink(isTTY: boolean) {
   const s = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
@@ -42,7 +40,7 @@ export async function runCli(
     stdin: inp.s,
     stdout: out.s,
     stderr: err.s,
-    paths: o.paths ?? fixturePaths,
+    paths: o.paths ?? realPaths,
     cwd: o.cwd ?? mkdtempSync(join(tmpdir(), 'rmq-cli-')),
     detectFacts: o.detectFacts,
     now: o.now ?? (() => new Date('2026-01-02T03:04:05Z')),

@@ -1,22 +1,26 @@
 // The CLI in-process: exit codes and one-line errors for bad input, --version/--help, JSON on stdout only.
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unknownFacts, type FactsRequest } from '../../src/core/facts.js';
 import { helmPath } from '../support/tools.js';
-import { runCli } from './cli-harness.js';
+import { parse } from 'yaml';
+import { bundledChartInfo } from '../../src/chart-info.js';
+import { realPaths, runCli } from './cli-harness.js';
 
 const helm4 = helmPath(4);
 
 describe('--version / --help', () => {
   it('prints the CLI and chart versions', async () => {
+    const chart = bundledChartInfo(realPaths.chartDir);
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+/);
     const r = await runCli(['--version']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('robustmq-install 0.0.0-dev (chart robustmq 0.0.1-fixture, RobustMQ 0.4.11)\n');
+    expect(r.stdout).toBe(`robustmq-install 0.0.0-dev (chart robustmq ${chart.version}, RobustMQ ${chart.appVersion})\n`);
     expect(r.stderr).toBe('');
     const j = await runCli(['--version', '-o', 'json']);
-    expect(JSON.parse(j.stdout)).toEqual({ version: '0.0.0-dev', chart: '0.0.1-fixture', appVersion: '0.4.11' });
+    expect(JSON.parse(j.stdout)).toEqual({ version: '0.0.0-dev', chart: chart.version, appVersion: chart.appVersion });
   });
   it('--help and help COMMAND', async () => {
     expect((await runCli(['--help'])).stdout).toContain('Usage: robustmq-install [command] [flags]');
@@ -115,5 +119,23 @@ describe('--dry-run contacts no cluster', () => {
     const r = await runCli(['--preset', 'dev', '--dry-run', '--helm', helm4], { detectFacts: async (req) => (calls.push(req), unknownFacts('offline')) });
     expect(r.code).toBe(0);
     expect(calls.map((c) => c.offline)).toEqual([true]);
+  });
+});
+
+describe('presets', () => {
+  const files = Object.fromEntries(['dev', 'test', 'prod'].map((n) => [n, parse(readFileSync(join(realPaths.presetsDir, `${n}.yaml`), 'utf8')) as { topology: string }]));
+  it('a table with one column per preset (human text on stderr)', async () => {
+    const r = await runCli(['presets'], { env: { NO_COLOR: '1' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.split('\n');
+    expect(lines[0]).toMatch(/^\s+dev\s+test\s+prod$/);
+    for (const row of ['topology', 'replicas', 'storage', 'resources', 'ingress', 'monitoring']) expect(lines.some((l) => l.startsWith(row))).toBe(true);
+    expect(lines.find((l) => l.startsWith('topology'))).toMatch(new RegExp(`^topology\\s+${files.dev!.topology}\\s+${files.test!.topology}\\s+${files.prod!.topology}$`));
+  });
+  it('-o json: one object per preset on stdout', async () => {
+    const r = await runCli(['presets', '-o', 'json']);
+    const j = JSON.parse(r.stdout) as { presets: { name: string; topology: string; replicas: string }[] };
+    expect(j.presets.map((p) => [p.name, p.topology])).toEqual(['dev', 'test', 'prod'].map((n) => [n, files[n]!.topology]));
   });
 });

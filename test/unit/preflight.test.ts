@@ -231,3 +231,10 @@ metadata: { name: rmq }
     expect(checkCrds(needs, new Set()).hint).toBe('install the CRDs first, or turn the feature off (--set metrics.serviceMonitor.enabled=false --set tls.source=selfSigned)');
   });
 });
+
+describe('YAML as Kubernetes reads it', () => {
+  it('parses YAML 1.1 octals (defaultMode: 0555 is 365)', () => {
+    const [o] = parseManifests('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n    - name: s\n      configMap: {name: c, defaultMode: 0555}\n');
+    expect((o!.raw.spec as { volumes: { configMap: { defaultMode: number } }[] }).volumes[0]!.configMap.defaultMode).toBe(0o555);
+  });
+});
