@@ -7,9 +7,10 @@ import type { Context } from '../context.js';
 import { AbortedError, ExitCode, usageError } from '../core/errors.js';
 import type { Facts } from '../core/facts.js';
 import { generateCredentials } from '../core/overlay.js';
-import { plan as makePlan, type Plan } from '../core/plan.js';
+import { plan as makePlan, type Plan, type PlanInput } from '../core/plan.js';
+import type { Values } from '../core/values.js';
 import { summarizePreset } from '../core/presets.js';
-import { assertNoProblems, gatherFacts, helmInfo, loadChartDefaults, loadPreset, planInput, planJson, printPlan, resolveChartOption, writeSafely } from './shared.js';
+import { assertNoProblems, assertReplaceable, gatherFacts, helmInfo, loadChartDefaults, loadPreset, planInput, planJson, printPlan, resolveChartOption, writeSafely } from './shared.js';
 import { chooseByWizard, type PromptDriver } from './wizard.js';
 
 export async function run(ctx: Context, driver?: PromptDriver): Promise<number> {
@@ -24,10 +25,10 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   const offline = o.dryRun;
   const chart = resolveChartOption(ctx);
   const helm = await helmInfo(ctx);
-  const facts: Facts = await gatherFacts(ctx, { offline });
+  let facts: Facts = await gatherFacts(ctx, { offline });
 
-  let preset;
-  let answers;
+  let preset: PlanInput['preset'];
+  let answers: Values | undefined;
   let release = o.release;
   let namespace = o.namespace;
   const wizard = !o.preset;
@@ -35,9 +36,12 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   else {
     const w = await chooseByWizard(ctx, { facts, chart, offline, driver });
     ({ preset, answers, release, namespace } = w);
+    // the release state belongs to the namespace/release the wizard settled on
+    if (!offline && (release !== o.release || namespace !== o.namespace)) facts = await gatherFacts(ctx, { offline, release, namespace });
   }
   const valuesFile = resolve(ctx.cwd, o.valuesOut);
-  const p = makePlan(planInput(ctx, { command: 'install', facts, helm, chart, valuesFile, preset, answers, offline, release, namespace }));
+  const makeInput = (f: Facts) => planInput(ctx, { command: 'install', facts: f, helm, chart, valuesFile, preset, answers, offline, release, namespace });
+  let p = makePlan(makeInput(facts));
 
   if (o.dryRun) {
     assertNoProblems(p);
@@ -50,17 +54,49 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
     return ExitCode.ok;
   }
 
+  // the wizard may have changed release/namespace: every later step sees them
+  const rctx: Context = { ...ctx, options: { ...o, release, namespace } };
+  let current = facts;
+  if (current.existingRelease?.status.startsWith('pending-')) {
+    // guided recovery (history + offer a rollback to the last deployed revision); afterwards the release exists
+    const { recoverPending } = await import('../flows/deploy.js');
+    await recoverPending(rctx, helm, release, namespace);
+    current = await gatherFacts(rctx, { offline: false, release, namespace });
+    p = makePlan(makeInput(current));
+  }
   assertNoProblems(p);
   if (wizard) {
     t.line('');
     t.line(`Equivalent command: ${t.style('cyan', p.reproduceCommand)}`);
   }
-  await confirmTarget(ctx, p, facts, loadChartDefaults(chart));
-  const bak = await writeSafely(ctx, o.valuesOut, p.overlayYaml, 'overlay');
-  t.ok(`wrote ${valuesFile}${bak ? ` (previous kept as ${bak})` : ''}`);
+  guardUnattended(rctx, p);
+  assertReplaceable(rctx, o.valuesOut, 'overlay');
+  for (const n of p.notes) t.line(`${t.style('dim', '•')} ${n}`);
+  for (const w of p.warnings) t.warn(w);
+
+  // validate before asking: preflight proves the plan against the cluster, then the confirm
+  const { gatherPreflight, printResults, assertPreflight } = await import('./preflight.js');
+  if (!t.json) t.line(t.style('bold', 'Preflight'));
+  const { results } = await gatherPreflight(rctx, { mode: 'install', plan: p, helm, facts: current, smoke: !o.skipSmoke });
+  if (!t.json) printResults(rctx, results);
+  assertPreflight(rctx, results);
+
+  await confirmTarget(rctx, p, current, loadChartDefaults(chart));
+  const bak = await writeSafely(rctx, o.valuesOut, p.overlayYaml, 'overlay');
+  if (!t.json) t.ok(`wrote ${valuesFile}${bak ? ` (previous kept as ${bak})` : ''}`);
   const credentials = generateCredentials(ctx.randomBytes ?? ((n) => randomBytes(n)));
   const { deploy } = await import('../flows/deploy.js');
-  return deploy({ ...ctx, options: { ...o, release, namespace } }, { plan: p, helm, facts, credentials, rollbackOnFailure: false });
+  return deploy(rctx, { plan: p, helm, facts: current, credentials, rollbackOnFailure: false, preflightDone: true });
+}
+
+/** Without a TTY (or with --yes) nobody confirms: prod then needs both --yes and --kube-context naming the cluster. */
+export function guardUnattended(ctx: Context, p: Plan): void {
+  const o = ctx.options;
+  if (p.preset !== 'prod' || (ctx.term.interactive && !o.yes)) return;
+  if (!o.yes) throw usageError('the prod preset without a terminal needs --yes and --kube-context', 'e.g. --preset prod --yes --kube-context my-prod-cluster');
+  if (!o.kubeContext && !ctx.term.interactive) {
+    throw usageError('the prod preset without a terminal needs --kube-context as well as --yes', 'name the cluster explicitly: --yes --kube-context NAME');
+  }
 }
 
 /**
@@ -73,23 +109,19 @@ export async function confirmTarget(ctx: Context, p: Plan, facts: Facts, chartDe
   const prod = p.preset === 'prod';
   const context = facts.context ?? o.kubeContext;
   const s = summarizePreset(p.preset, p.overlay, (chartDefaults ?? {}) as never);
-  const lines = [
-    `context:   ${context ?? '(kubeconfig current context)'}`,
-    `API server: ${facts.server ?? '(unknown)'}`,
-    `namespace: ${p.namespace}`,
-    `release:   ${p.release} (preset ${p.preset})`,
-    `topology:  ${s.topology}, ${s.replicas}`,
-    `storage:   ${s.storage}`,
-    `overlay:   ${p.valuesFile}`,
-  ];
-  if (o.yes) {
-    if (prod && !o.kubeContext && !t.interactive) {
-      throw usageError('the prod preset without a terminal needs --kube-context as well as --yes', 'name the cluster explicitly: --yes --kube-context NAME');
-    }
-    return;
-  }
-  if (!t.interactive) {
-    if (prod) throw usageError('the prod preset without a terminal needs --yes and --kube-context', 'e.g. --preset prod --yes --kube-context my-prod-cluster');
+  const lines = (
+    [
+      ['context', context ?? '(kubeconfig current context)'],
+      ['API server', facts.server ?? '(unknown)'],
+      ['namespace', p.namespace],
+      ['release', `${p.release} (preset ${p.preset})`],
+      ['topology', `${s.topology}, ${s.replicas}`],
+      ['storage', s.storage],
+      ['overlay', p.valuesFile],
+    ] as const
+  ).map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`);
+  if (o.yes || !t.interactive) {
+    guardUnattended(ctx, p);
     return;
   }
   t.line('');

@@ -225,6 +225,14 @@ export function planJson(plan: Plan, helm: HelmInfo, extra: Record<string, unkno
   };
 }
 
+/** Fail early (before any cluster work) when a file exists and nobody can be asked about replacing it. */
+export function assertReplaceable(ctx: Context, path: string, what: string): void {
+  const abs = isAbsolute(path) ? path : resolve(ctx.cwd, path);
+  if (existsSync(abs) && !ctx.options.yes && !ctx.term.interactive) {
+    throw usageError(`${what} ${path} already exists`, 'pass --yes to replace it (the old file is kept as .bak), or choose another path');
+  }
+}
+
 /**
  * Write a file, never silently over an existing one: with an existing file, ask (TTY) or require --yes; the old
  * content is kept as FILE.bak. Returns the .bak path when one was made.
