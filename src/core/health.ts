@@ -384,6 +384,9 @@ function podIssue(pod: K8sPod, evs: K8sEvent[], events: K8sEvent[], input: Healt
       hint: 'brokers open their MQTT ports only once the meta Raft group has a leader',
     };
   }
+  if (pod.status?.phase === 'Pending' && mains.length === 0) {
+    return { kind: 'starting', terminal: false, reason: `scheduled on ${pod.spec.nodeName}, not started yet (no container status from the kubelet)`, message: '' };
+  }
   return { kind: 'starting', terminal: false, reason: pod.status?.phase ?? 'Pending', message: '' };
 }
 

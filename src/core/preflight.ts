@@ -109,7 +109,8 @@ export function isClusterScoped(kind: string): boolean {
 /** Splits `helm template` output into objects (empty documents and comments skipped). */
 export function parseManifests(yamlText: string): ManifestObject[] {
   const out: ManifestObject[] = [];
-  for (const doc of parseAllDocuments(yamlText)) {
+  // YAML 1.1, as helm and kubectl read it (sigs.k8s.io/yaml): 0555 is octal, yes/no are booleans.
+  for (const doc of parseAllDocuments(yamlText, { version: '1.1' })) {
     const o = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> } } | null;
     if (!o || typeof o !== 'object' || !o.kind || !o.apiVersion) continue;
     out.push({

@@ -358,3 +358,14 @@ describe('health: configuration and creation errors', () => {
     expect(v.failure?.kind).toBe('image-pull');
   });
 });
+
+describe('health: waiting for the kubelet', () => {
+  it('a scheduled pod with no container status says so', () => {
+    const p = pod('robustmq-0', 'combined', { ready: false, containers: [] });
+    delete p.status!.containerStatuses;
+    p.status!.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: iso(0) }];
+    const v = assess(input([p], { expected: { combined: 1 }, now: T0 + 600_000 }));
+    expect(v.status).toBe('progressing');
+    expect(notReadyLines(v)).toEqual(['robustmq-0: scheduled on kwok-node-0, not started yet (no container status from the kubelet)']);
+  });
+});
