@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // unit also runs test/tty: the built binary in tmux, no cluster (npm test builds first)
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/tty/**/*.test.ts'] } },
       { test: { name: 'chart', include: ['test/chart/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       {
         test: {

@@ -104,6 +104,8 @@ export async function helmInfo(ctx: Context): Promise<HelmInfo> {
   return detectHelm(ctx.options.helm, { env: ctx.term.childEnv, signal: ctx.signal });
 }
 
+export const OFFLINE_REASON = 'no cluster contact (--dry-run/render)';
+
 export async function gatherFacts(ctx: Context, o: { offline: boolean; namespace?: string; release?: string }): Promise<Facts> {
   const req: FactsRequest = {
     namespace: o.namespace ?? ctx.options.namespace,
@@ -116,7 +118,9 @@ export async function gatherFacts(ctx: Context, o: { offline: boolean; namespace
     offline: o.offline,
   };
   const detect = ctx.detectFacts ?? (await import('../shell/facts.js')).detectFacts;
-  return detect(req);
+  const facts = await detect(req);
+  // offline, the reason nothing is known is always the same (whatever the kubeconfig said)
+  return o.offline ? { ...facts, reachable: false, unreachableReason: OFFLINE_REASON } : facts;
 }
 
 /** --chart/--chart-version/--repo-url/… as argv for the reproduce command. */

@@ -142,7 +142,9 @@ export function plan(input: PlanInput): Plan {
   const beforeAnswers = mergeAll(input.currentValues ?? {}, presetValues, ...(input.valuesFiles ?? []).map((f) => f.values));
   const answers = input.answers ?? {};
   const withAnswers = deepMerge(beforeAnswers, answers);
-  const answerSets = setsBetween(beforeAnswers, withAnswers);
+  // the equivalent --set list: only answers that change what the chart would otherwise get
+  const defaults = input.chartDefaults ?? {};
+  const answerSets = setsBetween(deepMerge(defaults, beforeAnswers), deepMerge(defaults, withAnswers));
   let overlay = deepMerge(withAnswers, setsToValues(input.sets ?? []));
 
   // 2. keys the CLI owns
