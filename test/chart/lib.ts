@@ -13,6 +13,13 @@ export const CHART = join(ROOT, 'chart', 'robustmq');
 export const PRESETS = ['dev', 'test', 'prod'].map((p) => join(ROOT, 'presets', `${p}.yaml`));
 export const FIXTURE = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/robustmq-config-v0.4.11.json'), 'utf8'));
 
+// Secrets with everything TOML and JSON must escape (bash cannot hold NUL, and a trailing newline is stripped).
+export const NASTY = {
+  'admin-password': `a"b\\c'd$e\`f&g\t h\u00e9\u4e2d🙂\u0001\u007f\r\nend`,
+  'admin-jwt-secret': 'jwt & \\& \\\\ "quoted" ${HOME} $(id) %s %d',
+  'mqtt-password': 'mqtt\npass\\u0041 [x] = "y" # not a comment',
+};
+
 export const HELMS = helmBinaries();
 export type Helm = (typeof HELMS)[number];
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };

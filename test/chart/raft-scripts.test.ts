@@ -1,0 +1,297 @@
+// The Raft-safety logic of the chart's scripts, against fake RobustMQ endpoints that answer in the shapes of v0.4.11:
+//  - init-config.sh first-boot wait: login with the admin Secret (POST /api/v1/login), then GET /api/info, and start only
+//    when the join target leads every shard and the voters before this one have joined;
+//  - ready.sh: this node's own Raft metrics over gRPC-web (MetaServiceService/ClusterStatus) on loopback.
+// The response shapes follow src/admin-server/src/auth.rs, src/admin-server/src/cluster/mod.rs,
+// src/common/metadata-struct/src/meta/status.rs and src/meta-service/src/server/services/common/inner.rs; whether the
+// real server answers exactly so is a claim of the source, checked by hand, not here.
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bash, bashAsync, byKind, extractScripts, HELMS, NASTY, render, tempDir } from './lib.ts';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+const listen = async (server: Server | ReturnType<typeof createTcpServer>) => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => server.close(() => r())));
+  return (server.address() as AddressInfo).port;
+};
+const tcpListener = () => listen(createTcpServer((s) => s.destroy()));
+const closedPort = async () => {
+  const s = createTcpServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+};
+const body = (req: IncomingMessage) => new Promise<Buffer>((r) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => r(Buffer.concat(chunks)));
+});
+
+/** openraft 0.9 RaftMetrics of one shard, as RobustMQ serializes it. */
+function shard(id: number, leader: number | null, state: string, configs: number[][]) {
+  const ids = [...new Set(configs.flat())];
+  return {
+    running_state: { Ok: null },
+    id,
+    current_term: 3,
+    vote: { leader_id: { term: 3, node_id: leader ?? 0 }, committed: leader !== null },
+    last_log_index: 42,
+    last_applied: { leader_id: { term: 3, node_id: leader ?? 0 }, index: 42 },
+    snapshot: null,
+    purged: null,
+    state,
+    current_leader: leader,
+    millis_since_quorum_ack: leader === id ? 0 : null,
+    last_quorum_acked: 0,
+    membership_config: {
+      log_id: { leader_id: { term: 1, node_id: 1 }, index: 3 },
+      membership: { configs, nodes: Object.fromEntries(ids.map((i) => [String(i), { node_id: i, rpc_addr: `rmq-robustmq-meta-${i - 1}:1228` }])) },
+    },
+    heartbeat: {},
+    replication: null,
+  };
+}
+const shards = (f: (name: string) => object) => Object.fromEntries(['metadata_0', 'offset_0', 'data_0'].map((n) => [n, f(n)]));
+
+/** Fake admin API of v0.4.11: login with [admin] username/password, bearer token on /api/*. */
+async function fakeAdmin(state: { password: string; meta: () => object }) {
+  const calls = { logins: [] as any[], infos: 0, unauthorized: 0 };
+  const token = 'eyJhbGciOiJIUzI1NiJ9.e30.sig';
+  const server = createHttpServer(async (req, res) => {
+    const raw = (await body(req)).toString();
+    if (req.method === 'POST' && req.url === '/api/v1/login') {
+      const login = JSON.parse(raw); // fails the request (and so the test) when the script's JSON escaping is wrong
+      calls.logins.push(login);
+      if (login.username === 'admin' && login.password === state.password) {
+        res.end(JSON.stringify({ code: 0, data: { token, expires_in: 28800 }, message: 'success' }));
+      } else {
+        res.statusCode = 401;
+        res.end(JSON.stringify({ code: 401, data: null, message: 'Invalid username or password' }));
+      }
+    } else if (req.method === 'GET' && req.url === '/api/info') {
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        calls.unauthorized++;
+        res.statusCode = 401;
+        res.end(JSON.stringify({ code: 401, data: null, message: 'Missing Authorization header' }));
+        return;
+      }
+      calls.infos++;
+      const broker = { roles: ['meta'], extend: {}, node_id: 1, node_ip: 'x', grpc_addr: 'x:1228', http_addr: 'x:58080', engine_addr: 'x:1778', start_time: 1, register_time: 1, storage_fold: [] };
+      res.end(JSON.stringify({ code: 0, data: { version: '0.4.3', cluster_name: 'rmq-robustmq', start_time: 1, broker_node_list: [broker], meta: state.meta(), nodes: ['x'] }, error: null }));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  return { port: await listen(server), calls };
+}
+
+describe.each(HELMS)('helm $major', (helm) => {
+  const objs = render(helm, { values: [{ topology: 'split' }] });
+  const meta = byKind(objs, 'StatefulSet').find((s) => s.metadata.name === 'rmq-robustmq-meta')!;
+  const baseEnv = Object.fromEntries(meta.spec.template.spec.initContainers[0].env.filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
+
+  function workdir() {
+    const dir = tempDir('rmq-raft-');
+    extractScripts(objs, dir);
+    mkdirSync(join(dir, 'secrets'));
+    for (const [k, v] of Object.entries(NASTY)) writeFileSync(join(dir, 'secrets', k), v);
+    mkdirSync(join(dir, 'tls'));
+    writeFileSync(join(dir, 'tls/tls.crt'), 'c');
+    writeFileSync(join(dir, 'tls/tls.key'), 'k');
+    return dir;
+  }
+
+  async function firstBoot(opts: { ordinal: number; reachable: number[]; adminPort: number; timeout?: number; data?: boolean }) {
+    const dir = workdir();
+    const ports: string[] = [];
+    for (let id = 1; id <= 3; id++) ports.push(`${id}=127.0.0.1:${opts.reachable.includes(id) ? await tcpListener() : await closedPort()}`);
+    if (opts.data) {
+      mkdirSync(join(dir, 'data/_rocksdb'), { recursive: true });
+      writeFileSync(join(dir, 'data/_rocksdb/CURRENT'), 'x');
+    }
+    const r = await bashAsync(join(dir, 'init-config.sh'), {
+      ...baseEnv,
+      POD_NAME: `rmq-robustmq-meta-${opts.ordinal}`,
+      POD_INDEX: String(opts.ordinal),
+      RMQ_META_ADDRS: ports.join(' '),
+      RMQ_HTTP_PORT: String(opts.adminPort),
+      RMQ_TEMPLATE: join(dir, 'server.toml.tmpl'),
+      RMQ_SECRETS_DIR: join(dir, 'secrets'),
+      RMQ_OUT: join(dir, 'out/server.toml'),
+      RMQ_DATA_DIR: join(dir, 'data'),
+      RMQ_TLS_CERT: join(dir, 'tls/tls.crt'),
+      RMQ_TLS_KEY: join(dir, 'tls/tls.key'),
+      RMQ_WAIT_POLL_SECONDS: '0.2',
+      RMQ_WAIT_LOG_SECONDS: '1',
+      RMQ_WAIT_TIMEOUT_SECONDS: String(opts.timeout ?? 3),
+    }, 60_000);
+    return r;
+  }
+
+  const healthy = (leader: number, voters: number[]) => () => shards(() => shard(1, leader, leader === 1 ? 'Leader' : 'Follower', [voters]));
+
+  describe('first boot of a meta node (init-config.sh)', () => {
+    it('lets the first voter bootstrap when no other voter is reachable', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
+      const r = await firstBoot({ ordinal: 0, reachable: [], adminPort: admin.port });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('the server bootstraps the cluster');
+      expect(admin.calls.logins).toEqual([]);
+    });
+
+    it('starts the second voter once meta-0 leads every shard, after logging in with the admin Secret', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
+      const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('leader 1 (127.0.0.1) is ready');
+      expect(admin.calls.logins[0]).toEqual({ username: 'admin', password: NASTY['admin-password'] });
+      expect(admin.calls.infos).toBeGreaterThan(0);
+      expect(admin.calls.unauthorized).toBe(0);
+    });
+
+    it('makes the third voter wait until the second has joined, logging progress, then start', async () => {
+      let voters = [1];
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(1, 1, 'Leader', [voters])) });
+      const pending = firstBoot({ ordinal: 2, reachable: [1], adminPort: admin.port, timeout: 30 });
+      while (admin.calls.infos < 3) await new Promise((r) => setTimeout(r, 100));
+      voters = [1, 2];
+      const r = await pending;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/first boot of broker_id 3, waiting \d+s: waiting for the voters before this one to join \(missing: 2;/);
+      expect(r.stderr).toContain('leader 1 (127.0.0.1) is ready, voters: [[1,2]]');
+    });
+
+    it('never starts while the join target is not the leader of every shard (v0.4.11 joins only through the leader)', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards((n) => shard(1, n === 'data_0' ? 3 : 1, 'Leader', [[1, 3]])) });
+      const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('is not the leader of every shard (leaders: 1 1 3)');
+      expect(r.stderr).toContain('gave up after');
+    });
+
+    it('never bootstraps a second cluster: a later voter that reaches nobody waits', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
+      const r = await firstBoot({ ordinal: 1, reachable: [], adminPort: admin.port });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('no other voter reachable yet; waiting for 127.0.0.1 (broker_id 1) to bootstrap');
+    });
+
+    it('waits, saying why, when the admin login is refused', async () => {
+      const admin = await fakeAdmin({ password: 'another-password', meta: healthy(1, [1]) });
+      const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('login to 127.0.0.1 refused');
+    });
+
+    it('never waits on a restart with Raft data', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
+      const r = await firstBoot({ ordinal: 2, reachable: [], adminPort: admin.port, data: true });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Raft data exists');
+      expect(admin.calls.logins).toEqual([]);
+    });
+  });
+
+  describe('meta readiness (ready.sh)', () => {
+    /** Fake gRPC-web endpoint: the ClusterStatusReply { content: <json> } protobuf in a grpc-web frame. */
+    async function fakeGrpcWeb(meta: () => object) {
+      const calls = { n: 0, bad: 0 };
+      const server = createHttpServer(async (req, res) => {
+        const b = await body(req);
+        if (req.url !== '/meta.service.common.MetaServiceService/ClusterStatus' || req.headers['content-type'] !== 'application/grpc-web+proto' || !b.equals(Buffer.alloc(5))) {
+          calls.bad++;
+          res.statusCode = 415;
+          res.end();
+          return;
+        }
+        calls.n++;
+        const json = Buffer.from(JSON.stringify(meta()));
+        const varint: number[] = [];
+        for (let n = json.length; ; n >>>= 7) {
+          if (n < 0x80) { varint.push(n); break; }
+          varint.push((n & 0x7f) | 0x80);
+        }
+        const msg = Buffer.concat([Buffer.from([0x0a, ...varint]), json]);
+        const frame = (flag: number, payload: Buffer) => {
+          const h = Buffer.alloc(5);
+          h[0] = flag;
+          h.writeUInt32BE(payload.length, 1);
+          return Buffer.concat([h, payload]);
+        };
+        res.setHeader('content-type', 'application/grpc-web+proto');
+        res.end(Buffer.concat([frame(0, msg), frame(0x80, Buffer.from('grpc-status:0\r\ngrpc-message:\r\n'))]));
+      });
+      return { port: await listen(server), calls };
+    }
+
+    function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number } = {}) {
+      const dir = workdir();
+      writeFileSync(join(dir, 'server.toml'), `cluster_name = "x"\nbroker_id = ${opts.id ?? 2}\nbroker_ip = "x"\nroles = ${opts.roles ?? '["meta"]'}\n`);
+      return bashAsync(join(dir, 'ready.sh'), { RMQ_CONFIG: join(dir, 'server.toml'), RMQ_GRPC_PORT: String(grpcPort), ...(opts.mqttPort ? { RMQ_MQTT_PORT: String(opts.mqttPort) } : {}) });
+    }
+
+    it('is ready when this node is a voter and every shard has a leader', async () => {
+      const g = await fakeGrpcWeb(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
+      const r = await ready(g.port);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(g.calls).toEqual({ n: 1, bad: 0 });
+    });
+
+    it.each([
+      ['a shard without leader', () => shards((n) => shard(2, n === 'offset_0' ? null : 1, n === 'offset_0' ? 'Candidate' : 'Follower', [[1, 2, 3]])), 'a shard has no leader'],
+      ['a learner (joined, not yet promoted)', () => shards(() => shard(2, 1, 'Learner', [[1, 3]])), 'a shard is Learner'],
+      ['a node that is not a voter', () => shards(() => shard(2, 1, 'Follower', [[1, 3]])), 'broker_id 2 is not a voter of [[1,3]]'],
+      ['a joint membership change in progress', () => shards(() => shard(2, 1, 'Follower', [[1, 3], [1, 2, 3]])), 'is not a voter of [[1,3],[1,2,3]]'],
+      ['no Raft shard yet', () => ({}), 'no Raft shard in ClusterStatus'],
+    ])('is not ready with %s', async (_n, meta, reason) => {
+      const g = await fakeGrpcWeb(meta);
+      const r = await ready(g.port);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(reason);
+    });
+
+    it('is not ready when the gRPC port does not answer', async () => {
+      const r = await ready(await closedPort());
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('not ready: ClusterStatus on 127.0.0.1');
+    });
+
+    it('also needs the MQTT port on combined pods, and skips the Raft check on pods without the meta role', async () => {
+      const g = await fakeGrpcWeb(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
+      const mqtt = await tcpListener();
+      expect((await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: mqtt })).code).toBe(0);
+      const closed = await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: await closedPort() });
+      expect(closed.code).toBe(1);
+      expect(closed.stdout).toContain('MQTT port');
+      const before = g.calls.n;
+      expect((await ready(g.port, { id: 4, roles: '["broker", "engine"]', mqttPort: mqtt })).code).toBe(0);
+      expect(g.calls.n).toBe(before);
+    });
+  });
+
+  describe('escaping (lib.sh esc)', () => {
+    it('produces strings that TOML and JSON both read back byte for byte', () => {
+      const dir = workdir();
+      const samples = [...Object.values(NASTY), '', 'plain', '\u0008\u000c\u001b\u001f', 'tab\there', 'x'.repeat(300)];
+      for (const s of samples) {
+        writeFileSync(join(dir, 'in'), s);
+        writeFileSync(join(dir, 'esc.sh'), `source "${join(dir, 'lib.sh')}"; v=$(cat "${join(dir, 'in')}"; printf x); v=\${v%x}; esc "$v"`);
+        const r = bash(join(dir, 'esc.sh'), {});
+        expect(r.code, r.stderr).toBe(0);
+        expect(JSON.parse(`"${r.stdout}"`)).toBe(s);
+        expect((parseToml(`k = "${r.stdout}"`) as any).k).toBe(s);
+      }
+    });
+  });
+});
