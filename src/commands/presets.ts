@@ -1,7 +1,8 @@
 // `robustmq-install presets`: each preset's topology, replicas, storage, resources, ingress and monitoring.
 import type { Context } from '../context.js';
 import { ExitCode } from '../core/errors.js';
-import { PRESET_NAMES, summarizePreset, type PresetSummary } from '../core/presets.js';
+import { readFileSync } from 'node:fs';
+import { PRESET_NAMES, presetPurpose, summarizePreset, type PresetSummary } from '../core/presets.js';
 import { loadBuiltinPresets, loadChartDefaults, resolveChartOption } from './shared.js';
 
 const ROWS: [keyof PresetSummary, string][] = [
@@ -34,12 +35,16 @@ export async function run(ctx: Context): Promise<number> {
   const presets = loadBuiltinPresets(ctx);
   const chart = resolveChartOption(ctx);
   const defaults = loadChartDefaults(chart) ?? {};
+  const purpose = Object.fromEntries(PRESET_NAMES.map((n) => [n, presetPurpose(readFileSync(`${ctx.paths.presetsDir}/${n}.yaml`, 'utf8'))]));
   const rows = PRESET_NAMES.map((n) => summarizePreset(n, presets[n], defaults));
   if (ctx.options.output === 'json') {
-    ctx.term.writeJson({ presets: rows });
+    ctx.term.writeJson({ presets: rows.map((r) => ({ ...r, for: purpose[r.name] ?? null })) });
     return ExitCode.ok;
   }
   ctx.term.line(presetsTable(rows).trimEnd());
+  ctx.term.line('');
+  for (const n of PRESET_NAMES) if (purpose[n]) ctx.term.line(`${ctx.term.style('bold', n.padEnd(5))} for ${purpose[n]}`);
+  ctx.term.line('monitoring: the ServiceMonitor/PrometheusRule CRDs of the Prometheus Operator (monitoring.coreos.com/v1)');
   ctx.term.line('');
   ctx.term.line(ctx.term.style('dim', `use: robustmq-install --preset <name>   (files: ${ctx.paths.presetsDir}/<name>.yaml)`));
   return ExitCode.ok;

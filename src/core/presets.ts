@@ -51,8 +51,10 @@ function resourcesOf(v: Values, role: string): string {
   const req = isMap(r.requests) ? r.requests : {};
   const lim = isMap(r.limits) ? r.limits : {};
   const parts: string[] = [];
-  if (req.cpu !== undefined || req.memory !== undefined) parts.push(`req ${[str(req.cpu), str(req.memory)].filter(Boolean).join('/')}`);
-  if (lim.cpu !== undefined || lim.memory !== undefined) parts.push(`lim ${[str(lim.cpu), str(lim.memory)].filter(Boolean).join('/')}`);
+  if (req.cpu !== undefined) parts.push(`cpu ${str(req.cpu)}`);
+  if (req.memory !== undefined) parts.push(`mem ${str(req.memory)}`);
+  if (lim.cpu !== undefined) parts.push(`cpu limit ${str(lim.cpu)}`);
+  if (lim.memory !== undefined) parts.push(`mem limit ${str(lim.memory)}`);
   return parts.length ? parts.join(', ') : 'none';
 }
 
@@ -91,7 +93,7 @@ export function summarizePreset(name: string, preset: Values, chartDefaults: Val
   const word = (v: unknown) => (v === 'auto' ? 'auto' : v === true || v === 'true' ? 'on' : 'off');
   const monitoring =
     word(sm) === word(pr)
-      ? { auto: 'auto (on when the Prometheus Operator CRDs exist)', on: 'on (needs the Prometheus Operator CRDs)', off: 'off' }[word(sm)]
+      ? { auto: 'auto (on if the CRDs exist)', on: 'on (needs the CRDs)', off: 'off' }[word(sm)]
       : `ServiceMonitor ${word(sm)}, PrometheusRule ${word(pr)}`;
   return { name, topology, replicas, storage, resources, ingress, monitoring };
 }
@@ -103,4 +105,15 @@ function mergeForSummary(a: Values, b: Values): Values {
     else out[k] = structuredClone(v);
   }
   return out;
+}
+
+/** "For: …" from a preset file's leading comment, up to the first sentence end (for the presets table). */
+export function presetPurpose(text: string): string | undefined {
+  const comment = text
+    .split('\n')
+    .filter((l) => l.startsWith('#'))
+    .map((l) => l.replace(/^#\s?/, ''))
+    .join(' ');
+  const m = /\bFor:\s*(.+?)(?:\.\s|\.$|$)/.exec(comment);
+  return m?.[1]?.trim();
 }

@@ -89,7 +89,7 @@ describe('presets summary', () => {
       topology: 'combined',
       replicas: '1 (1 meta voter)',
       storage: '8Gi',
-      resources: 'req 250m/512Mi',
+      resources: 'cpu 250m, mem 512Mi',
       ingress: 'off',
       monitoring: 'off',
     });
@@ -100,7 +100,7 @@ describe('presets summary', () => {
       storage: 'meta 2Gi, broker emptyDir, engine 20Gi (fast)',
       resources: 'meta chart default; broker chart default; engine chart default',
       ingress: 'on (nginx)',
-      monitoring: 'auto (on when the Prometheus Operator CRDs exist)',
+      monitoring: 'auto (on if the CRDs exist)',
     });
     expect(summarizePreset('x', { metrics: { serviceMonitor: { enabled: true } } }, defaults).monitoring).toBe('ServiceMonitor on, PrometheusRule auto');
   });
@@ -112,5 +112,13 @@ describe('presets summary', () => {
     expect(lines.find((l) => l.startsWith('replicas'))).toMatch(/^replicas\s+1 \(1 meta voter\)\s+meta 3$/);
     expect(lines).toContainEqual(expect.stringMatching(/^\s+broker 3$/));
     expect(lines).toContainEqual(expect.stringMatching(/^\s+engine 20Gi \(fast\)$/));
+  });
+});
+
+describe('preset purpose line', () => {
+  it('reads "For:" from the leading comment, first sentence', async () => {
+    const { presetPurpose } = await import('../../src/core/presets.js');
+    expect(presetPurpose('# Preset: dev\n# For: a laptop or a throwaway namespace (kind,\n# k3d). One pod.\ntopology: combined\n')).toBe('a laptop or a throwaway namespace (kind, k3d)');
+    expect(presetPurpose('topology: split\n')).toBeUndefined();
   });
 });
