@@ -17,7 +17,7 @@ import {
 import { credentialsSecretName, CREDENTIAL_KEYS, renderOverlay, type OverlayHeader } from './overlay.js';
 import { topologyOf, ROLES } from './presets.js';
 import { validateReplicas, validateQuantity } from './questions.js';
-import { clone, deepMerge, diffValues, getPath, isMap, mergeAll, setPath, setsToValues, toSetExpr, type Values } from './values.js';
+import { clone, deepMerge, diffValues, getPath, isMap, mergeAll, parseSet, setPath, setsToValues, toSetExpr, type Values } from './values.js';
 
 export type CheckId =
   | 'helm-version'
@@ -149,6 +149,11 @@ export function plan(input: PlanInput): Plan {
 
   // 2. keys the CLI owns
   overlay = clone(overlay);
+  if (input.command === 'upgrade') {
+    // helm reuses the release's values under this file: a key removed here would come back, so a null stays a null
+    // (helm then drops the key and the chart default applies)
+    for (const e of (input.sets ?? []).flatMap((x) => parseSet(x))) if (e.value === null) setPath(overlay, e.path, null);
+  }
   const secretName = credentialsSecretName(flags.release);
   const userSecret = getPath(overlay, 'auth.existingSecret');
   if (typeof userSecret === 'string' && userSecret !== '' && userSecret !== secretName) {

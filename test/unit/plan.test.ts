@@ -63,6 +63,14 @@ describe('plan: layering', () => {
     expect(p.answerSets).toEqual(['broker.replicaCount=6', 'engine.replicaCount=5']);
     expect(p.problems).toEqual([]);
   });
+  it('upgrade: key=null stays null in the overlay (helm reuses old values under it), install drops it', () => {
+    const current = { topology: 'split', broker: { replicaCount: 9, podAnnotations: { a: 'b' } } };
+    const up = plan(input({ command: 'upgrade', preset: undefined, currentValues: current, sets: ['broker.podAnnotations=null'] }));
+    expect(up.overlay.broker).toEqual({ replicaCount: 9, podAnnotations: null });
+    expect(up.overlayYaml).toContain('podAnnotations: null');
+    const inst = plan(input({ sets: ['broker.podAnnotations=null'] }));
+    expect(inst.overlay.broker).toEqual({ replicaCount: 3 });
+  });
   it('sets auth.existingSecret to <release>-credentials and --registry to global.imageRegistry', () => {
     const p = plan(input({}, { release: 'mq1', registry: 'mirror.example.com/robustmq' }));
     expect(p.overlay.auth).toEqual({ existingSecret: 'mq1-credentials' });
