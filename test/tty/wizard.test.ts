@@ -35,7 +35,39 @@ afterAll(() => {
   }
 });
 
+function start(name: string, args: string): string {
+  const cwd = mkdtempSync(join(tmpdir(), 'rmq-tty-'));
+  const script = join(cwd, 'run.sh');
+  writeFileSync(
+    script,
+    [
+      '#!/bin/sh',
+      `cd ${cwd}`,
+      `env -u CI -u FORCE_COLOR NO_COLOR=1 TERM=xterm-256color KUBECONFIG=${cwd}/no-kubeconfig node ${root}/bin/robustmq-install.js ${args}`,
+      'echo "EXIT=$?"',
+      'sleep 600',
+    ].join('\n'),
+  );
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', '160', '-y', '60', `sh ${script}`);
+  return cwd;
+}
+
 describe('the wizard in a real terminal', () => {
+  it('Ctrl-C at a question: "aborted", exit 130, nothing written', async () => {
+    const cwd = start('ctrlc', `--helm ${helmPath(4)}`);
+    const cap = () => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'ctrlc');
+    for (let i = 0; i < 300 && !/Environment \(picks the preset\)/.test(cap()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(cap()).toMatch(/Environment \(picks the preset\)/);
+    tmux('send-keys', '-t', 'ctrlc', 'C-c');
+    for (let i = 0; i < 300 && !/EXIT=\d+/.test(cap()); i++) await new Promise((r) => setTimeout(r, 100));
+    const s = cap();
+    expect(s).toMatch(/^aborted$/m);
+    expect(s).toMatch(/EXIT=130/);
+    expect(s).not.toMatch(/ExitPromptError|at \S+:\d+:\d+/);
+    expect(existsSync(join(cwd, 'robustmq-values.yaml'))).toBe(false);
+  }, 60_000);
+
+
   it('prod-less walk: test preset, answers typed, a bad answer rejected, into --dry-run', async () => {
     expect(existsSync(join(root, 'dist/cli.js')), 'dist/cli.js is missing: run npm run build (npm test does)').toBe(true);
     const cwd = mkdtempSync(join(tmpdir(), 'rmq-tty-'));
