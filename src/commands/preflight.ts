@@ -85,7 +85,12 @@ export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<
     results.push({ id: 'rbac', title: 'permissions (SelfSubjectAccessReview)', severity: 'error', status: 'fail', message: `SelfSubjectAccessReview failed: ${(e as Error).message}` });
   }
 
-  results.push(checkStorage(storageNeedsFromManifests(objects), facts.storageClasses ?? []));
+  try {
+    // Listed here rather than taken from the facts, so a permission problem is told apart from "no classes".
+    results.push(checkStorage(storageNeedsFromManifests(objects), await kube.storageClasses()));
+  } catch (e) {
+    results.push({ id: 'storage-class', title: 'StorageClass', severity: 'warning', status: 'fail', message: `could not list StorageClasses: ${(e as Error).message}` });
+  }
   try {
     results.push(checkCrds(crdNeedsFromManifests(objects), await kube.crdNames()));
   } catch (e) {

@@ -44,7 +44,7 @@ export function checkApi(o: { reachable: boolean; error?: string; context?: stri
   const where = `${o.context ? `context ${o.context}` : 'the current context'}${o.server ? ` (${o.server})` : ''}`;
   if (o.reachable) return pass('api-reachable', 'API server reachable', `reached ${where}`);
   const err = o.error ?? 'no answer';
-  const noContext = /context .*(does not exist|not found)|context was not found|no context/i.test(err);
+  const noContext = /context .*(does not exist|not found)|context was not found|no context|cannot locate context/i.test(err);
   const noConfig = /no configuration has been provided|invalid configuration|kubeconfig/i.test(err) && !noContext;
   return {
     id: 'api-reachable',
@@ -184,8 +184,15 @@ export function accessNeeds(objects: ManifestObject[], o: { namespace: string; n
 
 export function checkRbac(results: (AccessNeed & { allowed: boolean; reason?: string })[]): CheckResult {
   const denied = results.filter((r) => !r.allowed);
-  const fmt = (r: AccessNeed & { reason?: string }) =>
-    `${r.verb} ${r.group ? `${r.resource}.${r.group}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}${r.namespace ? ` in ${r.namespace}` : ' (cluster)'}: ${r.why}${r.reason ? ` (${r.reason})` : ''}`;
+  // One line per resource: "statefulsets.apps in ns: create, get, patch, delete (the chart creates StatefulSet x)".
+  const groups = new Map<string, { verbs: string[]; why: string; reason?: string }>();
+  for (const r of denied) {
+    const key = `${r.group ? `${r.resource}.${r.group}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}${r.namespace ? ` in ${r.namespace}` : ' (cluster-wide)'}`;
+    const g = groups.get(key) ?? { verbs: [], why: r.why, ...(r.reason ? { reason: r.reason } : {}) };
+    if (!g.verbs.includes(r.verb)) g.verbs.push(r.verb);
+    groups.set(key, g);
+  }
+  const details = [...groups.entries()].map(([k, g]) => `${k}: ${g.verbs.join(', ')} denied (${g.why})${g.reason ? ` [${g.reason}]` : ''}`);
   const hard = denied.filter((r) => r.severity === 'error');
   if (hard.length) {
     return {
@@ -194,7 +201,7 @@ export function checkRbac(results: (AccessNeed & { allowed: boolean; reason?: st
       severity: 'error',
       status: 'fail',
       message: `${hard.length} of ${results.length} permissions the install needs are denied`,
-      details: denied.map(fmt),
+      details,
       hint: 'ask a cluster admin for these permissions in the namespace, or use a context with them',
     };
   }
@@ -205,7 +212,7 @@ export function checkRbac(results: (AccessNeed & { allowed: boolean; reason?: st
       severity: 'warning',
       status: 'fail',
       message: `${denied.length} optional permissions are denied; the install works, some checks will be skipped`,
-      details: denied.map(fmt),
+      details,
     };
   }
   return pass('rbac', 'permissions (SelfSubjectAccessReview)', `all ${results.length} permissions allowed`);
@@ -411,8 +418,10 @@ export function checkDryRun(r: { ok: boolean; applied: string[]; errors: string[
       severity: 'error',
       status: 'fail',
       message: `the API server rejected ${r.errors.length === 1 ? 'an object' : `${r.errors.length} objects`} of the rendered chart`,
-      details: [...r.errors, ...(r.note ? [`note: ${r.note}`] : [])],
-      hint: 'fix the values named in the errors (unknown fields come from --set/-f keys the chart passes through verbatim)',
+      details: [...r.errors.slice(0, 8), ...(r.errors.length > 8 ? [`(and ${r.errors.length - 8} more)`] : []), ...(r.note ? [`note: ${r.note}`] : [])],
+      hint: r.errors.every((e) => /\(Forbidden\)|forbidden/.test(e))
+        ? 'the dry-run is refused for lack of permissions: see the rbac check'
+        : 'fix the values named in the errors (unknown fields come from --set/-f keys the chart passes through verbatim)',
     };
   }
   return pass('server-dry-run', title, `${objectCount} objects accepted by the API server${r.note ? ` (${r.note})` : ''}`);

@@ -237,7 +237,8 @@ export class Kube {
           },
         },
       };
-      const out = await this.must(['create', '-f', '-', '-o', 'json', this.requestTimeout()], { input: JSON.stringify(review) });
+      // --validate=false: client-side validation would list CRDs, which a restricted user may not do.
+      const out = await this.must(['create', '--validate=false', '-f', '-', '-o', 'json', this.requestTimeout()], { input: JSON.stringify(review) });
       const st = (JSON.parse(out) as { status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string } }).status ?? {};
       return { ...c, allowed: st.allowed === true, reason: st.reason || st.evaluationError || '' };
     };

@@ -102,7 +102,7 @@ describe('RBAC needs', () => {
     const r = checkRbac(needs.map((n) => ({ ...n, allowed: !(n.resource === 'statefulsets' && n.verb === 'create'), reason: '' })));
     expect(r.status).toBe('fail');
     expect(r.severity).toBe('error');
-    expect(r.details).toEqual(['create statefulsets.apps in mq: the chart creates StatefulSet robustmq']);
+    expect(r.details).toEqual(['statefulsets.apps in mq: create denied (the chart creates StatefulSet robustmq)']);
     const w = checkRbac(needs.map((n) => ({ ...n, allowed: n.subresource !== 'exec' })));
     expect(w.severity).toBe('warning');
     expect(failed([w])).toEqual([]);
@@ -122,6 +122,7 @@ describe('checks', () => {
     const r = checkApi({ reachable: false, context: 'prod', server: 'https://10.0.0.1:6443', error: 'dial tcp 10.0.0.1:6443: connect: connection refused' });
     expect(r.message).toBe('cannot reach the Kubernetes API of context prod (https://10.0.0.1:6443): dial tcp 10.0.0.1:6443: connect: connection refused');
     expect(checkApi({ reachable: false, context: 'nope', error: 'error: context "nope" does not exist' }).hint).toMatch(/get-contexts/);
+    expect(checkApi({ reachable: false, context: 'nope', error: 'cannot locate context nope' }).hint).toMatch(/get-contexts/);
   });
 
   it('kube version range', () => {
