@@ -96,6 +96,38 @@ async function fakeAdmin(state: { password: string; meta: () => object }) {
   return { port: await listen(server), calls };
 }
 
+/** Fake gRPC-web endpoint: the ClusterStatusReply { content: <json> } protobuf in a grpc-web frame. */
+async function fakeGrpcWebFor(meta: () => object) {
+  const calls = { n: 0, bad: 0 };
+  const server = createHttpServer(async (req, res) => {
+    const b = await body(req);
+    if (req.url !== '/meta.service.common.MetaServiceService/ClusterStatus' || req.headers['content-type'] !== 'application/grpc-web+proto' || !b.equals(Buffer.alloc(5))) {
+      calls.bad++;
+      res.statusCode = 415;
+      res.end();
+      return;
+    }
+    calls.n++;
+    const json = Buffer.from(JSON.stringify(meta()));
+    const varint: number[] = [];
+    for (let n = json.length; ; n >>>= 7) {
+      if (n < 0x80) { varint.push(n); break; }
+      varint.push((n & 0x7f) | 0x80);
+    }
+    const msg = Buffer.concat([Buffer.from([0x0a, ...varint]), json]);
+    const frame = (flag: number, payload: Buffer) => {
+      const h = Buffer.alloc(5);
+      h[0] = flag;
+      h.writeUInt32BE(payload.length, 1);
+      return Buffer.concat([h, payload]);
+    };
+    res.setHeader('content-type', 'application/grpc-web+proto');
+    res.end(Buffer.concat([frame(0, msg), frame(0x80, Buffer.from('grpc-status:0\r\ngrpc-message:\r\n'))]));
+  });
+  return { port: await listen(server), calls };
+}
+
+
 describe.each(HELMS)('helm $major', (helm) => {
   const objs = render(helm, { values: [{ topology: 'split' }] });
   const meta = byKind(objs, 'StatefulSet').find((s) => s.metadata.name === 'rmq-robustmq-meta')!;
@@ -112,7 +144,7 @@ describe.each(HELMS)('helm $major', (helm) => {
     return dir;
   }
 
-  async function firstBoot(opts: { ordinal: number; reachable: number[]; adminPort: number; timeout?: number; data?: boolean }) {
+  async function firstBoot(opts: { ordinal: number; reachable: number[]; adminPort: number; timeout?: number; data?: boolean; grace?: number }) {
     const dir = workdir();
     const ports: string[] = [];
     for (let id = 1; id <= 3; id++) ports.push(`${id}=127.0.0.1:${opts.reachable.includes(id) ? await tcpListener() : await closedPort()}`);
@@ -135,6 +167,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       RMQ_WAIT_POLL_SECONDS: '0.2',
       RMQ_WAIT_LOG_SECONDS: '1',
       RMQ_WAIT_TIMEOUT_SECONDS: String(opts.timeout ?? 3),
+      RMQ_BOOTSTRAP_GRACE_SECONDS: String(opts.grace ?? 1),
     }, 60_000);
     return r;
   }
@@ -142,12 +175,21 @@ describe.each(HELMS)('helm $major', (helm) => {
   const healthy = (leader: number, voters: number[]) => () => shards(() => shard(1, leader, leader === 1 ? 'Leader' : 'Follower', [voters]));
 
   describe('first boot of a meta node (init-config.sh)', () => {
-    it('lets the first voter bootstrap when no other voter is reachable', async () => {
+    it('lets the first voter bootstrap when no other voter answers during the grace period', async () => {
       const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
-      const r = await firstBoot({ ordinal: 0, reachable: [], adminPort: admin.port });
+      const r = await firstBoot({ ordinal: 0, reachable: [], adminPort: admin.port, grace: 1 });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('the server bootstraps the cluster');
+      expect(r.stderr).toContain('no other voter answered for 1s and this is the first voter (broker_id 1): the server bootstraps the cluster');
       expect(admin.calls.logins).toEqual([]);
+    });
+
+    it('makes a first voter without data join the running voters instead of founding a second cluster', async () => {
+      // cold restart where meta-0 lost its volume: voters 2 and 3 have data, are up, and 2 leads
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(2, 2, 'Leader', [[1, 2, 3]])) });
+      const r = await firstBoot({ ordinal: 0, reachable: [2, 3], adminPort: admin.port, grace: 1 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('leader 2 (127.0.0.1) is ready');
+      expect(r.stderr).not.toContain('bootstraps');
     });
 
     it('starts the second voter once meta-0 leads every shard, after logging in with the admin Secret', async () => {
@@ -204,37 +246,6 @@ describe.each(HELMS)('helm $major', (helm) => {
   });
 
   describe('meta readiness (ready.sh)', () => {
-    /** Fake gRPC-web endpoint: the ClusterStatusReply { content: <json> } protobuf in a grpc-web frame. */
-    async function fakeGrpcWeb(meta: () => object) {
-      const calls = { n: 0, bad: 0 };
-      const server = createHttpServer(async (req, res) => {
-        const b = await body(req);
-        if (req.url !== '/meta.service.common.MetaServiceService/ClusterStatus' || req.headers['content-type'] !== 'application/grpc-web+proto' || !b.equals(Buffer.alloc(5))) {
-          calls.bad++;
-          res.statusCode = 415;
-          res.end();
-          return;
-        }
-        calls.n++;
-        const json = Buffer.from(JSON.stringify(meta()));
-        const varint: number[] = [];
-        for (let n = json.length; ; n >>>= 7) {
-          if (n < 0x80) { varint.push(n); break; }
-          varint.push((n & 0x7f) | 0x80);
-        }
-        const msg = Buffer.concat([Buffer.from([0x0a, ...varint]), json]);
-        const frame = (flag: number, payload: Buffer) => {
-          const h = Buffer.alloc(5);
-          h[0] = flag;
-          h.writeUInt32BE(payload.length, 1);
-          return Buffer.concat([h, payload]);
-        };
-        res.setHeader('content-type', 'application/grpc-web+proto');
-        res.end(Buffer.concat([frame(0, msg), frame(0x80, Buffer.from('grpc-status:0\r\ngrpc-message:\r\n'))]));
-      });
-      return { port: await listen(server), calls };
-    }
-
     function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number } = {}) {
       const dir = workdir();
       writeFileSync(join(dir, 'server.toml'), `cluster_name = "x"\nbroker_id = ${opts.id ?? 2}\nbroker_ip = "x"\nroles = ${opts.roles ?? '["meta"]'}\n`);
@@ -242,7 +253,7 @@ describe.each(HELMS)('helm $major', (helm) => {
     }
 
     it('is ready when this node is a voter and every shard has a leader', async () => {
-      const g = await fakeGrpcWeb(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
+      const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
       const r = await ready(g.port);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(g.calls).toEqual({ n: 1, bad: 0 });
@@ -255,7 +266,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       ['a joint membership change in progress', () => shards(() => shard(2, 1, 'Follower', [[1, 3], [1, 2, 3]])), 'is not a voter of [[1,3],[1,2,3]]'],
       ['no Raft shard yet', () => ({}), 'no Raft shard in ClusterStatus'],
     ])('is not ready with %s', async (_n, meta, reason) => {
-      const g = await fakeGrpcWeb(meta);
+      const g = await fakeGrpcWebFor(meta);
       const r = await ready(g.port);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(reason);
@@ -268,7 +279,7 @@ describe.each(HELMS)('helm $major', (helm) => {
     });
 
     it('also needs the MQTT port on combined pods, and skips the Raft check on pods without the meta role', async () => {
-      const g = await fakeGrpcWeb(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
+      const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
       const mqtt = await tcpListener();
       expect((await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: mqtt })).code).toBe(0);
       const closed = await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: await closedPort() });
@@ -277,6 +288,21 @@ describe.each(HELMS)('helm $major', (helm) => {
       const before = g.calls.n;
       expect((await ready(g.port, { id: 4, roles: '["broker", "engine"]', mqttPort: mqtt })).code).toBe(0);
       expect(g.calls.n).toBe(before);
+    });
+  });
+
+  describe('status.sh (runbooks)', () => {
+    it("prints this node's view of every shard", async () => {
+      const g = await fakeGrpcWebFor(() => shards((n) => shard(2, n === 'data_0' ? 3 : 1, 'Follower', [[1, 2, 3]])));
+      const dir = workdir();
+      writeFileSync(join(dir, 'server.toml'), 'broker_id = 2\nroles = ["meta"]\n');
+      const r = await bashAsync(join(dir, 'status.sh'), { RMQ_CONFIG: join(dir, 'server.toml'), RMQ_GRPC_PORT: String(g.port) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        'broker_id=2 shard=metadata_0 state=Follower leader=1 term=3 voters=[[1,2,3]]',
+        'broker_id=2 shard=offset_0 state=Follower leader=1 term=3 voters=[[1,2,3]]',
+        'broker_id=2 shard=data_0 state=Follower leader=3 term=3 voters=[[1,2,3]]',
+      ]);
     });
   });
 

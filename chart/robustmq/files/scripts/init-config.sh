@@ -12,6 +12,7 @@
 #   RMQ_TEMPLATE, RMQ_SECRETS_DIR, RMQ_OUT, RMQ_DATA_DIR, RMQ_ENGINE_DATA_DIR, RMQ_TLS_CERT, RMQ_TLS_KEY   paths
 #   RMQ_HTTP_PORT, RMQ_ADMIN_USER                 admin API of the peers (first-boot wait)
 #   RMQ_FIRST_BOOT_WAIT  true | false; RMQ_WAIT_POLL_SECONDS (2), RMQ_WAIT_LOG_SECONDS (10), RMQ_WAIT_TIMEOUT_SECONDS (0 = forever)
+#   RMQ_BOOTSTRAP_GRACE_SECONDS (30): the first voter bootstraps only after no other voter answered for this long
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true # bash 5.2: '&' in a ${x//p/r} replacement would insert the match
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +39,7 @@ FIRST_BOOT_WAIT=${RMQ_FIRST_BOOT_WAIT:-true}
 WAIT_POLL=${RMQ_WAIT_POLL_SECONDS:-2}
 WAIT_LOG=${RMQ_WAIT_LOG_SECONDS:-10}
 WAIT_TIMEOUT=${RMQ_WAIT_TIMEOUT_SECONDS:-0}
+BOOTSTRAP_GRACE=${RMQ_BOOTSTRAP_GRACE_SECONDS:-30}
 
 # --- identity -------------------------------------------------------------------------------------------------------
 ordinal=$POD_INDEX
@@ -111,7 +113,9 @@ if $is_engine && [ -d "$DATA_DIR" ]; then mkdir -p "$ENGINE_DATA_DIR"; fi
 # reachable. The join runs add_learner on the peer, which must be the leader of every shard (it is not forwarded,
 # src/meta-service/src/raft/services.rs join_cluster_by_req). gRPC opens before that decision, so an open port proves
 # nothing. So a fresh voter waits until its join target is the leader of every shard and every voter before it has
-# joined (joins one at a time). Only the first voter may find nobody and bootstrap.
+# joined (joins one at a time). Only the first voter may find nobody and bootstrap, and only after nobody answered for
+# RMQ_BOOTSTRAP_GRACE_SECONDS: at a cold restart where meta-0 lost its volume, the other voters (which have data and do
+# not wait) open their gRPC port within seconds, and meta-0 then joins them instead of founding a second cluster.
 $is_meta || exit 0
 [ "$FIRST_BOOT_WAIT" = true ] || { log "first-boot wait disabled"; exit 0; }
 if [ -n "$(ls -A "$DATA_DIR/_rocksdb" 2>/dev/null)" ]; then
@@ -144,6 +148,7 @@ self_pos=-1
 for i in "${!meta_ids[@]}"; do [ "${meta_ids[$i]}" = "$broker_id" ] && self_pos=$i; done
 
 waited_since=$SECONDS
+alone_since=$SECONDS
 last_log=-9999
 while :; do
   reason=''
@@ -156,12 +161,17 @@ while :; do
       break
     fi
   done
+  [ -n "$target_id" ] && alone_since=$SECONDS
   if [ -z "$target_id" ]; then
     if [ "$self_pos" = 0 ]; then
-      log "no other voter reachable and this is the first voter (broker_id $broker_id): the server bootstraps the cluster"
-      exit 0
+      if ((SECONDS - alone_since >= BOOTSTRAP_GRACE)); then
+        log "no other voter answered for ${BOOTSTRAP_GRACE}s and this is the first voter (broker_id $broker_id): the server bootstraps the cluster"
+        exit 0
+      fi
+      reason="no other voter reachable; this first voter bootstraps a new cluster if none answers within ${BOOTSTRAP_GRACE}s"
+    else
+      reason="no other voter reachable yet; waiting for ${meta_hosts[0]%:*} (broker_id ${meta_ids[0]}) to bootstrap"
     fi
-    reason="no other voter reachable yet; waiting for ${meta_hosts[0]%:*} (broker_id ${meta_ids[0]}) to bootstrap"
   elif cluster_state "$target_host"; then
     mapfile -t leaders < <(raft_leaders "$info")
     mapfile -t configs < <(raft_configs "$info")
