@@ -65,7 +65,18 @@ export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<
     results.push({ id: p.id, title: p.id, severity: 'error', status: 'fail', message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
   }
 
-  const r = await runHelm(helm.path, plan.template.argv, { env, signal: ctx.signal });
+  // Rendered from the plan's overlay in a private temp file: the real overlay may not be written yet (preflight
+  // runs before the confirm), and must not be written by a check.
+  const tmp = mkdtempSync(join(tmpdir(), 'robustmq-preflight-'));
+  let r;
+  try {
+    const valuesFile = join(tmp, 'values.yaml');
+    writeFileSync(valuesFile, plan.overlayYaml, { mode: 0o600 });
+    const argv = plan.template.argv.map((a) => (a === plan.valuesFile ? valuesFile : a));
+    r = await runHelm(helm.path, argv, { env, signal: ctx.signal });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   if (r.exitCode !== 0) {
     const lines = r.stderr.trim().split('\n').filter(Boolean);
     results.push({ id: 'render', title: 'render the chart', severity: 'error', status: 'fail', message: `helm template failed: ${lines.slice(0, 4).join(' | ')}`, hint: 'fix the values named in the error' });
@@ -177,7 +188,6 @@ export async function run(ctx: Context): Promise<number> {
     const p = makePlan(planInput(ctx, { command: mode, facts, helm, chart, valuesFile, preset, currentValues, offline: false }));
     const inputProblems = p.problems.filter((x) => x.kind === 'input');
     if (inputProblems.length) assertNoProblems({ ...p, problems: inputProblems });
-    writeFileSync(valuesFile, p.overlayYaml);
     if (!t.json) t.line(`Preflight for ${mode === 'upgrade' ? `an upgrade of release ${p.release}` : `installing release ${p.release}`} in namespace ${p.namespace}${facts.context ? ` (context ${facts.context})` : ''}:`);
     const { results } = await gatherPreflight(ctx, { mode, plan: p, helm, facts, smoke: !o.skipSmoke });
     const bad = failed(results);

@@ -158,7 +158,7 @@ function pullIssue(cs: ContainerStatus, pod: K8sPod, evs: K8sEvent[], now: numbe
     };
   }
   if (TERMINAL_PULL.test(text.replace(/Back-off pulling image/i, ''))) {
-    const why = firstMatch(text.replace(/Back-off pulling image/i, ''), TERMINAL_PULL);
+    const why = mostSpecific(text.replace(/Back-off pulling image/i, ''));
     return {
       kind: 'image-pull',
       terminal: true,
@@ -179,6 +179,17 @@ function pullIssue(cs: ContainerStatus, pod: K8sPod, evs: K8sEvent[], now: numbe
     container: cs.name,
     hint: `cannot pull ${image}; check the image reference and the nodes' access to the registry`,
   };
+}
+
+// In the order a user can act on: the most specific words first ("...: not found: manifest unknown" → manifest unknown).
+const PULL_REASONS = [/manifest unknown/i, /unauthorized/i, /authentication required/i, /pull access denied/i, /denied/i, /repository does not exist/i, /invalid reference format/i, /no match for platform/i, /manifest for .* not found/i, /not found/i];
+
+function mostSpecific(s: string): string {
+  for (const re of PULL_REASONS) {
+    const m = re.exec(s);
+    if (m) return m[0];
+  }
+  return firstMatch(s, TERMINAL_PULL);
 }
 
 function firstMatch(s: string, re: RegExp): string {

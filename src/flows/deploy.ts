@@ -4,7 +4,7 @@
 //
 // Signals: ctx.signal aborts on the first Ctrl-C/SIGTERM. helm.ts forwards exactly one signal to install/upgrade
 // and waits for it; rollbacks run to completion whatever happens. Exit 130 after an abort.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { bundleDirName, bundleItems } from '../core/bundle.js';
@@ -264,7 +264,7 @@ export async function writeDebugBundle(ctx: Context, b: BundleRequest): Promise<
           text = r.exitCode === 0 ? r.stdout : `${r.stdout}\n(helm ${item.source.argv.join(' ')} failed: ${r.stderr.trim()})\n`;
         }
         const path = join(dir, item.file);
-        mkdirSync(dirname(path), { recursive: true });
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
         writeFileSync(path, redact(text), { mode: 0o600 });
       }
     };
@@ -467,7 +467,9 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     await watch.stop();
     ctx.signal.removeEventListener('abort', forwardAbort);
     const st = await releaseStatus(ctx, helm, plan.release, plan.namespace);
-    if (!t.json) t.line(`  helm exited ${r.exitCode}; release ${plan.release} is ${st ? `${st.status} (revision ${st.revision})` : 'unknown'}`);
+    const after = `helm exited ${r.exitCode} after one SIGTERM; release ${plan.release} is ${st ? `${st.status} (revision ${st.revision})` : 'unknown'}`;
+    if (!t.json) t.line(`  ${after}`);
+    if (bundle) appendFileSync(join(bundle, 'README.txt'), `\nafter the bundle was written: ${after}\n`);
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: failure, failure: describeFailure(f), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
     return finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name });
   }
@@ -557,7 +559,8 @@ async function finishFailure(ctx: Context, out: DeployResult, o: { helm: HelmInf
   if (out.action === 'install') {
     if (!t.json) {
       t.line(`  the failed release and its pods are kept for inspection (install never uninstalls).`);
-      t.line(`  next: fix the cause, then rerun the same command, or robustmq-install uninstall${plan.release !== 'robustmq' ? ` --release ${plan.release}` : ''}${plan.namespace !== 'robustmq' ? ` -n ${plan.namespace}` : ''} (keeps PVCs and the credentials Secret)`);
+      const sel = `${plan.release !== 'robustmq' ? ` --release ${plan.release}` : ''}${plan.namespace !== 'robustmq' ? ` -n ${plan.namespace}` : ''}`;
+      t.line(`  next: fix the cause, then robustmq-install upgrade${sel} with the fix (the release exists now), or robustmq-install uninstall${sel} (keeps PVCs and the credentials Secret)`);
     }
     return ctx.signal.aborted ? { ...out, exitCode: ExitCode.aborted } : out;
   }
