@@ -188,7 +188,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(2, 2, 'Leader', [[1, 2, 3]])) });
       const r = await firstBoot({ ordinal: 0, reachable: [2, 3], adminPort: admin.port, grace: 1 });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('leader 2 (127.0.0.1) is ready');
+      expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2,3]]; starting, the server joins through 127.0.0.1 (broker_id 2)');
       expect(r.stderr).not.toContain('bootstraps');
     });
 
@@ -196,7 +196,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
       const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('leader 1 (127.0.0.1) is ready');
+      expect(r.stderr).toContain('cluster ready: leader 1, voters [[1]]; starting, the server joins through 127.0.0.1 (broker_id 1)');
       expect(admin.calls.logins[0]).toEqual({ username: 'admin', password: NASTY['admin-password'] });
       expect(admin.calls.infos).toBeGreaterThan(0);
       expect(admin.calls.unauthorized).toBe(0);
@@ -211,15 +211,29 @@ describe.each(HELMS)('helm $major', (helm) => {
       const r = await pending;
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/first boot of broker_id 3, waiting \d+s: waiting for the voters before this one to join \(missing: 2;/);
-      expect(r.stderr).toContain('leader 1 (127.0.0.1) is ready, voters: [[1,2]]');
+      expect(r.stderr).toContain('cluster ready: leader 1, voters [[1,2]]');
     });
 
-    it('never starts while the join target is not the leader of every shard (v0.4.11 joins only through the leader)', async () => {
+    it('never starts while the shards have different leaders (the redirected join would fail on some shard)', async () => {
       const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards((n) => shard(1, n === 'data_0' ? 3 : 1, 'Leader', [[1, 3]])) });
       const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('is not the leader of every shard (leaders: 1 1 3)');
+      expect(r.stderr).toContain('the shards do not share one leader (leaders: 1 1 3)');
       expect(r.stderr).toContain('gave up after');
+    });
+
+    it('joins through a follower when one node leads every shard (v0.4.11 redirects the join to the leader)', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(1, 2, 'Follower', [[1, 2]])) });
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], adminPort: admin.port });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2]]; starting, the server joins through 127.0.0.1 (broker_id 1)');
+    });
+
+    it('waits while the join target is reachable but not yet a voter (a join through it would exit)', async () => {
+      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(2, 2, 'Leader', [[2, 3]])) });
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], adminPort: admin.port });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('join target 127.0.0.1 (broker_id 1) is not a voter yet');
     });
 
     it('never bootstraps a second cluster: a later voter that reaches nobody waits', async () => {

@@ -110,12 +110,15 @@ if $is_engine && [ -d "$DATA_DIR" ]; then mkdir -p "$ENGINE_DATA_DIR"; fi
 # --- first boot of a meta node --------------------------------------------------------------------------------------
 # RobustMQ v0.4.11 (src/meta-service/src/raft/manager.rs start()): a node with Raft state recovers; a fresh node joins
 # through the FIRST reachable other entry of meta_addrs, and bootstraps a new single-node cluster when none is
-# reachable. The join runs add_learner on the peer, which must be the leader of every shard (it is not forwarded,
-# src/meta-service/src/raft/services.rs join_cluster_by_req). gRPC opens before that decision, so an open port proves
-# nothing. So a fresh voter waits until its join target is the leader of every shard and every voter before it has
-# joined (joins one at a time). Only the first voter may find nobody and bootstrap, and only after nobody answered for
-# RMQ_BOOTSTRAP_GRACE_SECONDS: at a cold restart where meta-0 lost its volume, the other voters (which have data and do
-# not wait) open their gRPC port within seconds, and meta-0 then joins them instead of founding a second cluster.
+# reachable. gRPC opens before that decision, so an open port proves nothing. The join (JoinCluster ->
+# add_learner + change_membership on every shard, src/meta-service/src/raft/services.rs) fails and the process exits
+# when the peer is not initialised yet; a follower redirects it to the leader (grpc-clients retry_call), which only
+# works when one node leads every shard. So a fresh voter waits until, seen through its join target's admin API
+# (login with the admin Secret, then /api/info): every shard has the same leader, the join target is a voter, and
+# every voter before this one has joined (one join at a time). Only the first voter may find nobody and bootstrap,
+# and only after nobody answered for RMQ_BOOTSTRAP_GRACE_SECONDS: at a cold restart where meta-0 lost its volume,
+# the other voters (which have data and do not wait) open their gRPC port within seconds, and meta-0 then joins
+# them instead of founding a second cluster.
 $is_meta || exit 0
 [ "$FIRST_BOOT_WAIT" = true ] || { log "first-boot wait disabled"; exit 0; }
 if [ -n "$(ls -A "$DATA_DIR/_rocksdb" 2>/dev/null)" ]; then
@@ -178,23 +181,26 @@ while :; do
     if ((${#leaders[@]} == 0)); then
       reason="/api/info on $target_host shows no Raft shard yet: ${info:0:200}"
     else
-      ok=true
-      for l in "${leaders[@]}"; do [ "$l" = "$target_id" ] || ok=false; done
-      if ! $ok; then
-        reason="join target $target_host (broker_id $target_id) is not the leader of every shard (leaders: ${leaders[*]}); v0.4.11 joins only through the leader"
+      leader=${leaders[0]}
+      same=true
+      for l in "${leaders[@]}"; do [ "$l" = "$leader" ] || same=false; done
+      missing=''
+      for ((i = 0; i < self_pos; i++)); do
+        for cfg in "${configs[@]}"; do config_has_voter "$cfg" "${meta_ids[$i]}" || { missing+=" ${meta_ids[$i]}"; break; }; done
+      done
+      target_voter=true
+      for cfg in "${configs[@]}"; do config_has_voter "$cfg" "$target_id" || target_voter=false; done
+      if [ "$leader" = null ] || ! $same; then
+        reason="the shards do not share one leader (leaders: ${leaders[*]}); a join would be refused by some shard"
+      elif ((${#configs[@]} != ${#leaders[@]})); then
+        reason="membership of some shard not readable on $target_host"
+      elif ! $target_voter; then
+        reason="join target $target_host (broker_id $target_id) is not a voter yet (configs: ${configs[*]})"
+      elif [ -n "$missing" ]; then
+        reason="waiting for the voters before this one to join (missing:$missing; configs: ${configs[*]})"
       else
-        missing=''
-        for ((i = 0; i < self_pos; i++)); do
-          for cfg in "${configs[@]}"; do config_has_voter "$cfg" "${meta_ids[$i]}" || { missing+=" ${meta_ids[$i]}"; break; }; done
-        done
-        if ((${#configs[@]} != ${#leaders[@]})); then
-          reason="membership of some shard not readable on $target_host"
-        elif [ -n "$missing" ]; then
-          reason="waiting for the voters before this one to join (missing:$missing; configs: ${configs[*]})"
-        else
-          log "leader $target_id ($target_host) is ready, voters: ${configs[0]}; starting, the server joins through it"
-          exit 0
-        fi
+        log "cluster ready: leader $leader, voters ${configs[0]}; starting, the server joins through $target_host (broker_id $target_id)"
+        exit 0
       fi
     fi
   fi
