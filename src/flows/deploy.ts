@@ -517,8 +517,10 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
       : undefined;
     if (bundle && !t.json) t.line(`  debug bundle: ${bundle}`);
     const out: DeployResult = { ...base, ok: false, exitCode: timedOut ? ExitCode.health : ExitCode.error, failure: why, ...(v ? { verdict: v } : {}), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
-    const newRevision = st && rollbackTo !== undefined && st.revision > rollbackTo && st.status !== 'deployed';
-    return newRevision ? finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name }) : out;
+    // Only a revision this run created is rolled back (helm may fail before creating one).
+    const fromRevision = req.facts.existingRelease?.revision ?? 0;
+    const newRevision = !!st && st.revision > fromRevision && st.status !== 'deployed';
+    return newRevision || action === 'install' ? finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name }) : out;
   }
 
   // 4. helm succeeded: confirm from a fresh snapshot, then the RobustMQ check and helm test
@@ -569,8 +571,8 @@ async function finishFailure(ctx: Context, out: DeployResult, o: { helm: HelmInf
     return ctx.signal.aborted ? { ...out, exitCode: ExitCode.aborted } : out;
   }
   if (o.rollbackTo === undefined) {
-    if (!t.json) t.warn('no earlier deployed revision to roll back to');
-    return out;
+    if (!t.json) t.warn(`no earlier deployed revision of ${plan.release} to roll back to: the release stays ${out.status ?? 'failed'}`);
+    return ctx.signal.aborted ? { ...out, exitCode: ExitCode.aborted } : out;
   }
   if (!t.json) t.line(t.style('bold', `Rolling back ${plan.release} to revision ${o.rollbackTo}`));
   const rb = await rollbackAndWatch(ctx, { helm: o.helm, kube: o.kube, release: plan.release, namespace: plan.namespace, revision: o.rollbackTo, overlayYaml: plan.overlayYaml, secretName: o.secretName });
