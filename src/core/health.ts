@@ -401,6 +401,16 @@ function podIssue(pod: K8sPod, evs: K8sEvent[], events: K8sEvent[], input: Healt
   return { kind: 'starting', terminal: false, reason: pod.status?.phase ?? 'Pending', message: '' };
 }
 
+/** helm hook pods and Job pods (the chart's `helm test` Job) are not cluster members. */
+export function isHookOrJobPod(p: K8sPod): boolean {
+  return (
+    !!p.metadata.annotations?.['helm.sh/hook'] ||
+    !!p.metadata.labels?.['batch.kubernetes.io/job-name'] ||
+    !!p.metadata.labels?.['job-name'] ||
+    (p.metadata.ownerReferences ?? []).some((o) => o.kind === 'Job')
+  );
+}
+
 const SEVERITY: IssueKind[] = ['config-error', 'image-pull', 'create-failed', 'volume', 'crash-loop', 'unschedulable'];
 
 /** The verdict for one snapshot. */
@@ -408,7 +418,7 @@ export function assess(input: HealthInput): Verdict {
   const th: HealthThresholds = { ...DEFAULT_THRESHOLDS, ...input.thresholds };
   const reports = input.pods
     .filter((p) => p.status?.phase !== 'Succeeded') // completed test-hook pods are not members
-    .filter((p) => !p.metadata.labels?.['helm.sh/hook'] && !p.metadata.annotations?.['helm.sh/hook'])
+    .filter((p) => !isHookOrJobPod(p))
     .map((p) => podReport(p, input, th))
     .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 

@@ -9,6 +9,7 @@
 import type { Context } from '../context.js';
 import { checkCluster, describeLeaders, type ClusterCheckResult, type PodAnswer } from '../core/robustmq-check.js';
 import type { K8sPod } from '../core/k8s-types.js';
+import { isHookOrJobPod } from '../core/health.js';
 import { getPath, type Values } from '../core/values.js';
 import { connectionFlags, getValuesArgv, testArgv } from '../core/flags.js';
 import type { Kube } from '../shell/kube.js';
@@ -41,7 +42,7 @@ export function topologyFromValues(v: Values): Topology {
 
 /** Meta pods: split → component=meta; combined → ordinals below metaReplicas. */
 export function metaPods(pods: K8sPod[], t: Topology): K8sPod[] {
-  const live = pods.filter((p) => !p.metadata.deletionTimestamp && !p.metadata.annotations?.['helm.sh/hook']);
+  const live = pods.filter((p) => !p.metadata.deletionTimestamp && !isHookOrJobPod(p));
   const metas =
     t.topology === 'split'
       ? live.filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'meta')

@@ -136,6 +136,15 @@ describe('health: counting', () => {
     expect(v.status).toBe('healthy');
   });
 
+  it('a running helm test Job pod is not a member', () => {
+    const t = pod('robustmq-test-x7k2p', 'test', { ready: false, phase: 'Running' });
+    t.metadata.labels!['batch.kubernetes.io/job-name'] = 'robustmq-test';
+    t.metadata.ownerReferences = [{ kind: 'Job', name: 'robustmq-test' }];
+    const v = assess(input([pod('robustmq-0', 'combined'), t], { expected: { combined: 1 } }));
+    expect(v.status).toBe('healthy');
+    expect(v.summary).toBe('combined 1/1 Ready');
+  });
+
   it('missing pods keep it progressing', () => {
     expect(assess(input([pod('robustmq-0', 'combined')])).status).toBe('progressing');
   });
