@@ -134,7 +134,7 @@ describe.each(HELMS)('helm $major', (helm) => {
         // every section emitted is emitted whole, and every section but the optional ones is emitted
         const emitted = tables.map((x) => x.join('.'));
         for (const s of emitted) for (const k of Object.keys(FIXTURE.sections[s])) expect(s.split('.').reduce((o: any, x) => o[x], t), `${where}: [${s}] lacks ${k}`).toHaveProperty([k]);
-        expect(emitted.sort()).toEqual(FIXTURE.sectionKeys.filter((s: string) => !OPTIONAL.includes(s.split('.')[0])).sort());
+        expect(emitted.sort()).toEqual(FIXTURE.sectionKeys.filter((s: string) => !OPTIONAL.includes(s.split('.')[0]!)).sort());
         for (const k of Object.keys(FIXTURE.topLevel)) expect(t, `${where}: top-level ${k}`).toHaveProperty([k]);
         // values that differ between "section missing" and "key missing" keep the server's own defaults
         expect(t.storage_runtime.tcp_port).toBe(1778);
@@ -142,7 +142,7 @@ describe.each(HELMS)('helm $major', (helm) => {
         expect(t.runtime.default_topic_partition_num).toBe(3);
 
         // identity
-        expect(t.broker_id).toBe(BASE[p.role] + p.ordinal);
+        expect(t.broker_id).toBe(BASE[p.role]! + p.ordinal);
         expect(t.broker_ip).toBe(`${p.pod}.${p.pod.replace(/-\d+$/, '')}-headless.mq.svc.${DOMAIN}`);
         const isMeta = p.role === 'meta' || (p.role === 'combined' && p.ordinal < voters);
         const isEngine = p.role === 'engine' || p.role === 'combined';
@@ -151,7 +151,7 @@ describe.each(HELMS)('helm $major', (helm) => {
         expect(t.storage_runtime.data_path).toEqual(isEngine ? ['/robustmq/data/engine'] : []);
         // meta_addrs: the same on every pod, every voter's stable FQDN, written in the server's (string) order
         expect(t.meta_addrs).toEqual(expectedAddrs);
-        const fileOrder = [...p.text.match(/^meta_addrs = \{(.*)\}$/m)![1].matchAll(/"(\d+)" =/g)].map((m) => m[1]);
+        const fileOrder = [...p.text.match(/^meta_addrs = \{(.*)\}$/m)![1]!.matchAll(/"(\d+)" =/g)].map((m) => m[1]);
         expect(fileOrder).toEqual([...fileOrder].sort());
         if (isMeta) expect(Object.keys(t.meta_addrs)).toContain(String(t.broker_id));
         // paths the chart mounts
@@ -186,7 +186,7 @@ describe.each(HELMS)('helm $major', (helm) => {
 
   it('applies config overlays whole-section and keeps types', () => {
     const objs = render(helm, { values: [{ config: { cluster_name: 'prod-mq', mqtt_runtime: { keep_alive: { max_time: 7200 }, system_monitor: { os_cpu_high_watermark: 85 } }, delay_task: { delay_task_queue_num: 4, delay_task_handler_concurrency: 8 } } }] });
-    const [p] = renderAllPods(objs);
+    const p = renderAllPods(objs)[0]!;
     expect(p.toml.cluster_name).toBe('prod-mq');
     expect(p.toml.mqtt_runtime.keep_alive).toEqual({ enable: true, default_time: 180, max_time: 7200, default_timeout: 2 });
     expect(p.toml.mqtt_runtime.system_monitor.os_cpu_high_watermark).toBe(85);
@@ -196,7 +196,7 @@ describe.each(HELMS)('helm $major', (helm) => {
 });
 
 describe('init script failure modes', () => {
-  const helm = HELMS[0];
+  const helm = HELMS[0]!;
   const objs = render(helm, { values: [{ topology: 'split' }] });
   const meta = byKind(objs, 'StatefulSet').find((s) => s.metadata.name === 'rmq-robustmq-meta')!;
   const env = envOf(meta.spec.template.spec.initContainers[0]);

@@ -67,7 +67,7 @@ export function renderRaw(helm: Helm, opts: RenderOpts = {}) {
 export function parseManifests(text: string): K8sObject[] {
   return parseAllDocuments(text)
     .map((d) => {
-      if (d.errors.length) throw new Error(`YAML error: ${d.errors[0].message}`);
+      if (d.errors.length) throw new Error(`YAML error: ${d.errors[0]!.message}`);
       return d.toJS();
     })
     .filter((o) => o && typeof o === 'object') as K8sObject[];
@@ -120,8 +120,8 @@ export function extractScripts(objs: K8sObject[], dir: string, fullname = 'rmq-r
   const scripts = find(objs, 'ConfigMap', `${fullname}-scripts`).data as Record<string, string>;
   for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text, { mode: 0o755 });
   const cfg = find(objs, 'ConfigMap', `${fullname}-config`).data as Record<string, string>;
-  writeFileSync(join(dir, 'server.toml.tmpl'), cfg['server.toml.tmpl']);
-  writeFileSync(join(dir, 'logger.toml'), cfg['logger.toml']);
+  writeFileSync(join(dir, 'server.toml.tmpl'), cfg['server.toml.tmpl']!);
+  writeFileSync(join(dir, 'logger.toml'), cfg['logger.toml']!);
   return { scripts, config: cfg };
 }
 

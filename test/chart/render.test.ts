@@ -40,9 +40,9 @@ const EVERYTHING = {
 };
 
 const VARIANTS: Record<string, Variant> = {
-  'preset dev': { files: [PRESETS[0]], expect: { topology: 'combined', replicas: { combined: 1 }, voters: 1 } },
-  'preset test': { files: [PRESETS[1]], expect: { topology: 'combined', replicas: { combined: 3 }, voters: 3 } },
-  'preset prod': { files: [PRESETS[2]], expect: { topology: 'split', replicas: { meta: 3, broker: 3, engine: 3 }, voters: 3 } },
+  'preset dev': { files: [PRESETS[0]!], expect: { topology: 'combined', replicas: { combined: 1 }, voters: 1 } },
+  'preset test': { files: [PRESETS[1]!], expect: { topology: 'combined', replicas: { combined: 3 }, voters: 3 } },
+  'preset prod': { files: [PRESETS[2]!], expect: { topology: 'split', replicas: { meta: 3, broker: 3, engine: 3 }, voters: 3 } },
   'combined x1': combined(1, 1),
   'combined x3': combined(3, 3),
   'combined x5': combined(5, 5),
@@ -181,8 +181,8 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
         if (_name === 'preset dev') expect(pdbs).toEqual([]);
         else {
           expect(pdbs).toHaveLength(1);
-          expect(pdbs[0].spec.maxUnavailable).toBe(1);
-          expect(pdbs[0].spec.selector.matchLabels).toEqual(s.spec.selector.matchLabels);
+          expect(pdbs[0]!.spec.maxUnavailable).toBe(1);
+          expect(pdbs[0]!.spec.selector.matchLabels).toEqual(s.spec.selector.matchLabels);
         }
         // PVCs: data volume per pod unless disabled
         if (s.spec.volumeClaimTemplates) {
@@ -194,7 +194,7 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
       // meta voters in the server.toml template match the voter count, one per pod of the meta role
       const cfg = find(objs, 'ConfigMap', 'rmq-robustmq-config').data['server.toml.tmpl'] as string;
       const addrs = cfg.match(/^meta_addrs = \{(.*)\}$/m)![1];
-      expect(addrs.match(/"\d+" = /g)).toHaveLength(voters);
+      expect(addrs!.match(/"\d+" = /g)).toHaveLength(voters);
 
       // security: restricted Pod Security Standard, fixed ids unless OpenShift, no RBAC, SA without token
       for (const { owner, spec } of podSpecs(objs)) {
@@ -207,7 +207,7 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
       expect(objs.filter((o) => /Role|RoleBinding/.test(o.kind))).toEqual([]);
       const sa = byKind(objs, 'ServiceAccount');
       expect(sa).toHaveLength(1);
-      expect(sa[0].automountServiceAccountToken).toBe(false);
+      expect(sa[0]!.automountServiceAccountToken).toBe(false);
 
       // Services: named target ports exist with the same protocol on the pods they select
       const pods = sts.map((s) => ({ labels: s.spec.template.metadata.labels, ports: s.spec.template.spec.containers[0].ports }));
@@ -299,7 +299,7 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
     expect(cert.checkIssued(new X509Certificate(Buffer.from(tls.data['ca.crt'], 'base64')))).toBe(true);
     const own = render(helm, { values: [{ auth: { existingSecret: 'mine' }, tls: { source: 'existingSecret', existingSecret: 'my-tls' } }] });
     expect(byKind(own, 'Secret')).toEqual([]);
-    const sts = byKind(own, 'StatefulSet')[0].spec.template.spec;
+    const sts = byKind(own, 'StatefulSet')[0]!.spec.template.spec;
     expect(sts.volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('my-tls');
     expect(sts.volumes.find((v: any) => v.name === 'secrets').secret.secretName).toBe('mine');
   });

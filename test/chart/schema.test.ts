@@ -2,7 +2,7 @@
 // validation (`fail`) for problems a schema cannot express.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART, HELMS, PRESETS, renderRaw, ROOT } from './lib.ts';
@@ -34,8 +34,8 @@ describe('values.schema.json', () => {
     const [, keyword, path] = readFileSync(f, 'utf8').match(/^# expect: (\w+) ([\w.]+)/)!;
     const merged = structuredCloneMerge(chartValues, load(f));
     expect(validate(merged)).toBe(false);
-    const last = path.split('.').at(-1)!;
-    const hit = validate.errors!.some((e) => e.keyword === keyword && (e.instancePath.endsWith(`/${last}`) || JSON.stringify(e.params).includes(`"${last}"`)));
+    const last = path!.split('.').at(-1)!;
+    const hit = validate.errors!.some((e: ErrorObject) => e.keyword === keyword && (e.instancePath.endsWith(`/${last}`) || JSON.stringify(e.params).includes(`"${last}"`)));
     expect(hit, JSON.stringify(validate.errors, null, 1)).toBe(true);
   });
 });
