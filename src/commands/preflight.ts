@@ -65,6 +65,15 @@ export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<
     results.push({ id: p.id, title: p.id, severity: 'error', status: 'fail', message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
   }
 
+  // --repo-url: the private repo entry must exist before helm can render from it (touches helm's repo config only).
+  for (const step of plan.helm.filter((x) => x.argv[0] === 'repo')) {
+    const rr = await runHelm(helm.path, step.argv, { env, signal: ctx.signal });
+    if (rr.exitCode !== 0) {
+      results.push({ id: 'chart-source', title: 'chart repository', severity: 'error', status: 'fail', message: `${step.purpose} failed: ${rr.stderr.trim().split('\n').slice(-2).join(' | ')}`, hint: 'check --repo-url (and --ca-file for a private CA)' });
+      return { results };
+    }
+  }
+
   // Rendered from the plan's overlay in a private temp file: the real overlay may not be written yet (preflight
   // runs before the confirm), and must not be written by a check.
   const tmp = mkdtempSync(join(tmpdir(), 'robustmq-preflight-'));
