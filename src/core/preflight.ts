@@ -52,7 +52,9 @@ export function checkApi(o: { reachable: boolean; error?: string; context?: stri
     severity: 'error',
     status: 'fail',
     message: `cannot reach the Kubernetes API of ${where}: ${err}`,
-    hint: noContext
+    hint: /kubectl not found|ENOENT/.test(err)
+      ? 'install kubectl (the CLI reaches the cluster through it), or point ROBUSTMQ_INSTALL_KUBECTL at it'
+      : noContext
       ? 'check --kube-context against `kubectl config get-contexts`'
       : noConfig
         ? 'set KUBECONFIG or pass --kubeconfig FILE'

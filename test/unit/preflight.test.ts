@@ -239,3 +239,9 @@ describe('YAML as Kubernetes reads it', () => {
     expect((o!.raw.spec as { volumes: { configMap: { defaultMode: number } }[] }).volumes[0]!.configMap.defaultMode).toBe(0o555);
   });
 });
+
+describe('kubectl missing', () => {
+  it('says how to provide kubectl', () => {
+    expect(checkApi({ reachable: false, error: 'kubectl not found (kubectl): install kubectl or set ROBUSTMQ_INSTALL_KUBECTL' }).hint).toMatch(/ROBUSTMQ_INSTALL_KUBECTL/);
+  });
+});
