@@ -41,6 +41,16 @@ export async function run(ctx: Context): Promise<number> {
   }
   const yesCtx = { ...ctx, options: { ...o, yes: true } };
   const bak1 = await writeSafely(yesCtx, valuesPath, p.overlayYaml, 'values file');
+  // --repo-url: helm repo add/update under the private name first (network, but no cluster)
+  for (const step of p.helm.filter((x) => x !== p.template)) {
+    const rr = await runHelm(helm.path, step.argv, { env: ctx.term.childEnv, signal: ctx.signal });
+    if (rr.exitCode !== 0) {
+      throw new UserError(`${step.purpose} failed (exit ${rr.exitCode}): ${rr.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')}`, {
+        exitCode: ExitCode.error,
+        hint: `check --repo-url${o.caFile ? ' and --ca-file' : ''}; rerun: helm ${step.argv.join(' ')}`,
+      });
+    }
+  }
   const r = await runHelm(helm.path, p.template.argv, { env: ctx.term.childEnv, signal: ctx.signal });
   if (r.exitCode !== 0) {
     const msg = r.stderr.trim().split('\n').filter(Boolean);

@@ -120,3 +120,58 @@ describe.each(helmBinaries())('helm $version', ({ path: helm, major }) => {
     expect(r.stderr).toMatch(/hint: .*values.yaml was written so you can inspect it/);
   });
 });
+
+describe('render from a chart repository (--chart NAME --repo-url URL --chart-version V)', () => {
+  it.each(helmBinaries())('helm $version: adds the repo under a private name, renders the pinned version, leaves the user repo config alone', async ({ path: helm }) => {
+    const { createServer } = await import('node:http');
+    const { privateRepoName } = await import('../../src/core/flags.js');
+    const { bundledChartInfo } = await import('../../src/chart-info.js');
+    const work = tmp();
+    const repoDir = join(work, 'repo');
+    execFileSync(helm, ['package', PATHS.chartDir, '--destination', repoDir], { encoding: 'utf8' });
+    const server = createServer((req, res) => {
+      try {
+        res.end(readFileSync(join(repoDir, decodeURIComponent((req.url ?? '/').split('?')[0]!))));
+      } catch {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      execFileSync(helm, ['repo', 'index', repoDir, '--url', url]);
+      const helmHome = {
+        HELM_CONFIG_HOME: join(work, 'helm-config'),
+        HELM_CACHE_HOME: join(work, 'helm-cache'),
+        HELM_DATA_HOME: join(work, 'helm-data'),
+        HELM_REPOSITORY_CONFIG: join(work, 'helm-config/repositories.yaml'),
+        HELM_REPOSITORY_CACHE: join(work, 'helm-cache/repository'),
+      };
+      // the user already has a repo of their own: it must survive untouched (async: this process serves the repo)
+      const { promisify } = await import('node:util');
+      const { execFile } = await import('node:child_process');
+      await promisify(execFile)(helm, ['repo', 'add', 'robustmq', url], { env: { ...process.env, ...helmHome } });
+      const before = readFileSync(helmHome.HELM_REPOSITORY_CONFIG, 'utf8');
+      const version = bundledChartInfo(PATHS.chartDir).version!;
+      const r = await runCli(['render', '--preset', 'dev', '--out-dir', 'out', '--helm', helm, '--chart', 'robustmq', '--repo-url', url, '--chart-version', version], {
+        paths: PATHS,
+        cwd: work,
+        env: { ...env, ...helmHome },
+      });
+      expect(r.stderr).toMatch(/✔ wrote .*out\/manifests.yaml: \d+ objects/);
+      expect(r.code).toBe(0);
+      const repos = parse(readFileSync(helmHome.HELM_REPOSITORY_CONFIG, 'utf8')) as { repositories: { name: string; url: string }[] };
+      expect(repos.repositories.map((x) => x.name).sort()).toEqual(['robustmq', privateRepoName(url)].sort());
+      expect(parse(before)).toMatchObject({ repositories: [{ name: 'robustmq', url }] });
+      expect(readFileSync(join(work, 'out/values.yaml'), 'utf8')).toContain(`--chart robustmq --chart-version ${version} --repo-url ${url}`);
+      expect(docs(readFileSync(join(work, 'out/manifests.yaml'), 'utf8')).some((o) => o.kind === 'StatefulSet')).toBe(true);
+      // a version the repo does not have fails hard, naming helm's reason
+      const missing = await runCli(['render', '--preset', 'dev', '--out-dir', 'out2', '--helm', helm, '--chart', 'robustmq', '--repo-url', url, '--chart-version', '99.0.0'], { paths: PATHS, cwd: work, env: { ...env, ...helmHome } });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/^Error: helm template failed \(exit 1\): .*99\.0\.0/);
+    } finally {
+      server.close();
+    }
+  });
+});
