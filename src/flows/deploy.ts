@@ -303,12 +303,28 @@ export async function rollbackAndWatch(ctx: Context, o: { helm: HelmInfo; kube: 
   const hp = runHelm(o.helm.path, argv, { env: t.childEnv, signal: ctx.signal, onAbort: 'finish' }).finally(() => {
     done = true;
   });
-  while (!done) {
-    await Promise.race([hp, sleep(TICK_MS)]);
-    progress.show(verdictOf(watch.snapshot(), { now: Date.now(), since: start }), 'rollback');
+  const deleted = new Set<string>();
+  try {
+    while (!done) {
+      await Promise.race([hp, sleep(TICK_MS)]);
+      const v = verdictOf(watch.snapshot(), { now: Date.now(), since: start });
+      progress.show(v, 'rollback');
+      // "Forced rollback" (StatefulSet docs): a pod stuck on the failed revision may never be replaced by the
+      // controller (OrderedReady waits for it to become Ready); once the restored revision is the update
+      // revision, delete it so it is recreated from the restored template. Harmless with Parallel.
+      for (const pod of v.roles.flatMap((r) => r.pods)) {
+        if (pod.outdated && pod.issue?.terminal && !deleted.has(pod.name)) {
+          deleted.add(pod.name);
+          await o.kube.run(['delete', 'pod', '-n', o.namespace, pod.name, '--wait=false']);
+          if (!t.json) t.line(`  deleted pod ${pod.name}: stuck on the failed revision (${pod.issue.reason}); its StatefulSet recreates it from the restored one`);
+        }
+      }
+    }
+  } finally {
+    await hp.catch(() => undefined);
+    await watch.stop();
   }
   const r = await hp;
-  await watch.stop();
   const snap = await snapshotOnce(o.kube, o.namespace, o.release).catch(() => undefined);
   const v = snap ? verdictOf(snap, { now: Date.now(), since: start }) : undefined;
   if (r.exitCode === 0 && v?.status === 'healthy') {
@@ -422,15 +438,22 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   });
   let failure: (Verdict & { known: boolean }) | undefined;
   let last: (Verdict & { known: boolean }) | undefined;
-  while (!helmDone) {
-    await Promise.race([hp, sleep(TICK_MS)]);
-    if (helmDone) break;
-    last = verdictOf(watch.snapshot(), { now: Date.now(), since: start });
-    progress.show(last);
-    if (last.status === 'failed' && !ctx.signal.aborted) {
-      failure = last;
-      break;
+  try {
+    while (!helmDone) {
+      await Promise.race([hp, sleep(TICK_MS)]);
+      if (helmDone) break;
+      last = verdictOf(watch.snapshot(), { now: Date.now(), since: start });
+      progress.show(last);
+      if (last.status === 'failed' && !ctx.signal.aborted) {
+        failure = last;
+        break;
+      }
     }
+  } catch (e) {
+    // helm could not be started at all: nothing is left running but the watch
+    await watch.stop();
+    ctx.signal.removeEventListener('abort', forwardAbort);
+    throw e;
   }
 
   // 3a. terminal failure seen while helm waits: evidence first, then stop helm with one SIGTERM
