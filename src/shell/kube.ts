@@ -50,7 +50,7 @@ export class KubeError extends Error {
 }
 
 export function isUnreachable(stderr: string): boolean {
-  return /connection refused|no such host|i\/o timeout|Unable to connect to the server|context deadline exceeded|dial tcp|TLS handshake timeout|the server could not find the requested resource \(get version|context .* does not exist|context was not found|no configuration has been provided|invalid configuration/i.test(
+  return /connection refused|was refused|no such host|i\/o timeout|Unable to connect to the server|context deadline exceeded|dial tcp|TLS handshake timeout|the server could not find the requested resource \(get version|context .* does not exist|context was not found|no configuration has been provided|invalid configuration/i.test(
     stderr,
   );
 }
