@@ -3,8 +3,8 @@
 import { Buffer } from 'node:buffer';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { byKind, CHART, find, HELMS, helmRun, type K8sObject, podSpecs, PRESETS, render, renderText, tempDir, validateModel } from './lib.ts';
-import { writeFileSync } from 'node:fs';
+import { byKind, CHART, find, HELMS, helmRun, type K8sObject, podSpecs, PRESETS, render, renderText, ROOT, tempDir, validateModel } from './lib.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 type Variant = { files?: string[]; values?: object[]; expect: { topology: 'combined' | 'split'; replicas: Record<string, number>; voters: number } };
@@ -24,15 +24,15 @@ const EVERYTHING = {
   global: { imageRegistry: 'registry.corp.internal', imagePullSecrets: ['corp-pull'] },
   image: { digest: 'sha256:' + 'a'.repeat(64) },
   meta: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule' }] },
-  broker: { podLabels: { team: 'iot' }, extraEnvVars: [{ name: 'X', value: 'y' }], persistence: { enabled: false } },
+  broker: { podLabels: { team: 'iot', 'app.kubernetes.io/version': 'mine', 'app.kubernetes.io/component': 'x' }, extraEnvVars: [{ name: 'X', value: 'y' }], persistence: { enabled: false } },
   engine: { persistence: { storageClass: 'fast', retentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' } } },
   tls: { source: 'certManager', certManager: { issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } }, extraDnsNames: ['mqtt.corp.example'] },
-  service: { type: 'LoadBalancer', loadBalancerClass: 'lb', loadBalancerSourceRanges: ['10.0.0.0/8'], externalTrafficPolicy: 'Local', nodePorts: { mqtt: 31883 } },
+  service: { labels: { 'app.kubernetes.io/name': 'other', tier: 'edge' }, type: 'LoadBalancer', loadBalancerClass: 'lb', loadBalancerSourceRanges: ['10.0.0.0/8'], externalTrafficPolicy: 'Local', nodePorts: { mqtt: 31883 } },
   quicService: { enabled: true, type: 'LoadBalancer' },
   protocols: { kafka: { enabled: true }, amqp: { enabled: true }, nats: { enabled: true } },
   ingress: { enabled: true, className: 'nginx', hosts: ['mqtt.corp.example'], tls: [{ secretName: 'mqtt-tls', hosts: ['mqtt.corp.example'] }] },
   httpRoute: { enabled: true, parentRefs: [{ name: 'gw', namespace: 'infra' }], hostnames: ['ws.corp.example'] },
-  metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' } }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } },
+  metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom', 'app.kubernetes.io/instance': 'other' } }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } },
   networkPolicy: { allowExternal: false, monitoringNamespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
   auth: { existingSecret: 'rmq-credentials' },
   logging: { formatter: 'json', targets: [{ path: 'openraft', level: 'warn' }] },
@@ -311,5 +311,24 @@ describe('the model validation itself', () => {
     expect(await validateModel(bad as any)).toMatch(/StatefulSet\/x/);
     const badRule = { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'r' }, spec: { groups: [{ name: 'g', rules: [{ alert: 'A' }] }] } };
     expect(await validateModel(badRule as any)).toMatch(/PrometheusRule\/r/);
+  });
+});
+
+describe('monitoring content', () => {
+  it('uses only metrics RobustMQ v0.4.11 exports (docs/robustmq-source-notes.md, read from src/common/metrics)', () => {
+    const notes = readFileSync(join(ROOT, 'docs/robustmq-source-notes.md'), 'utf8');
+    const objs = render(HELMS[0]!, { values: [{ topology: 'split', metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } } }] });
+    const rule = find(objs, 'PrometheusRule', 'rmq-robustmq');
+    const dashboard = JSON.parse(find(objs, 'ConfigMap', 'rmq-robustmq-dashboard').data['robustmq.json']);
+    const exprs = [
+      ...rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr as string)),
+      ...dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr as string)),
+    ];
+    const metrics = new Set(exprs.flatMap((e) => [...e.matchAll(/([a-z_][a-z0-9_]*)\{/g)].map((m) => m[1]!)).filter((m) => m !== 'up'));
+    expect(metrics.size).toBeGreaterThan(5);
+    for (const m of metrics) expect(notes, `metric ${m}`).toMatch(new RegExp('`' + m + '`'));
+    expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).toEqual(['RobustMQTargetDown', 'RobustMQRaftQuorumAtRisk', 'RobustMQRaftWritesFailing', 'RobustMQRaftApplyLag', 'RobustMQMqttAuthFailures']);
+    // quorum alert knows the voter count: 3 voters -> fewer than 2 up
+    expect(rule.spec.groups[0].rules[1].expr).toContain('pod=~\"rmq-robustmq-meta-(0|1|2)\"} == 1) < 2');
   });
 });

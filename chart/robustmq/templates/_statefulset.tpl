@@ -40,10 +40,8 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "robustmq.roleLabels" . | nindent 8 }}
-        {{- with $v.podLabels }}
-        {{- toYaml (omit . "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/component") | nindent 8 }}
-        {{- end }}
+        {{- /* the chart's labels win over podLabels with the same key */}}
+        {{- merge (include "robustmq.roleLabels" . | fromYaml) (default dict $v.podLabels) | toYaml | nindent 8 }}
       annotations:
         checksum/config: {{ include "robustmq.configChecksum" $ctx }}
         {{- with $v.podAnnotations }}
