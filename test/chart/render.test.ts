@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { byKind, CHART, find, HELMS, helmRun, type K8sObject, podSpecs, PRESETS, render, renderText, ROOT, tempDir, validateModel } from './lib.ts';
+import { byKind, CHART, find, HELMS, helmRun, type K8sObject, podSpecs, PRESETS, render, renderRaw, renderText, ROOT, tempDir, validateModel } from './lib.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -253,6 +253,13 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
       const images = new Set(podSpecs(objs).flatMap(({ spec }) => [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => c.image)));
       expect(images.size).toBe(1);
     });
+  });
+
+  it('accepts provider Kubernetes versions from 1.27 on (the -0 in kubeVersion) and refuses 1.26', () => {
+    for (const v of ['v1.27.16-eks-2d98532', 'v1.30.2-gke.1587003', '1.36.0']) expect(renderRaw(helm, { extra: ['--kube-version', v] }).code, v).toBe(0);
+    const old = renderRaw(helm, { extra: ['--kube-version', '1.26.9'] });
+    expect(old.code).not.toBe(0);
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.27.0-0');
   });
 
   it('never hard-codes cluster.local, and uses clusterDomain in every pod FQDN', () => {
