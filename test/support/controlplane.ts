@@ -166,6 +166,10 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    // Clients first, then the apiserver, then etcd: an apiserver whose etcd is gone drags out its shutdown.
+    const byName = (...names: string[]) => procs.filter((p) => names.includes(p.name));
+    await Promise.all(byName('kwok', 'kube-scheduler', 'kube-controller-manager').map((p) => killGroup(p)));
+    await Promise.all(byName('kube-apiserver').map((p) => killGroup(p)));
     await Promise.all(procs.map((p) => killGroup(p)));
     if (watchdog?.pid) {
       try {
@@ -340,8 +344,20 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
 
 // --- cluster helpers usable from test workers (they only need the kubeconfig path) ----------------------------
 
+/** kubectl with this kubeconfig; resolves to stdout, rejects (with stderr) on a non-zero exit. */
 export async function kubectlWith(kubeconfig: string, args: string[], input?: string): Promise<string> {
   return run(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], input);
+}
+
+/** kubectl with this kubeconfig; resolves with the exit code and output, whatever the exit code. */
+export function kubectlResult(kubeconfig: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
 }
 
 /** Installs the ServiceMonitor and PrometheusRule CRDs and waits until they are served. */
@@ -514,7 +530,7 @@ async function killGroup(p: Proc): Promise<void> {
     }
   };
   signal('SIGTERM');
-  const timer = setTimeout(() => signal('SIGKILL'), 5_000);
+  const timer = setTimeout(() => signal('SIGKILL'), 3_000);
   await gone;
   clearTimeout(timer);
   // Anything else left in the group (none of these components fork, but be thorough).
@@ -526,9 +542,9 @@ function startWatchdog(dir: string): ChildProcess {
   const script = `
 parent=$1; dir=$2
 while kill -0 "$parent" 2>/dev/null; do sleep 1; done
-for f in "$dir"/pids/*; do [ -f "$f" ] && kill -TERM -- "-$(cat "$f")" 2>/dev/null; done
+for f in "$dir"/pids/*; do [ -f "$f" ] && kill -TERM "-$(cat "$f")" 2>/dev/null; done
 sleep 3
-for f in "$dir"/pids/*; do [ -f "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null; done
+for f in "$dir"/pids/*; do [ -f "$f" ] && kill -KILL "-$(cat "$f")" 2>/dev/null; done
 rm -rf "$dir"
 `;
   const child = spawn('sh', ['-c', script, 'robustmq-cp-watchdog', String(process.pid), dir], { detached: true, stdio: 'ignore' });
