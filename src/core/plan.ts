@@ -262,7 +262,12 @@ export function plan(input: PlanInput): Plan {
     if (rel.status.startsWith('pending-')) {
       problems.push({ id: 'release-pending', kind: 'preflight', message: `release ${flags.release} is ${rel.status} (revision ${rel.revision})`, hint: 'robustmq-install rollback (offers the last deployed revision)' });
     } else {
-      problems.push({ id: 'release-exists', kind: 'input', message: `release ${flags.release} already exists in namespace ${flags.namespace} (revision ${rel.revision}, ${rel.status})`, hint: 'use robustmq-install upgrade, or uninstall first' });
+      problems.push({
+        id: 'release-exists',
+        kind: 'input',
+        message: `release ${flags.release} already exists in namespace ${flags.namespace} (revision ${rel.revision}, ${rel.status})`,
+        hint: rel.status === 'failed' ? 'retry it with robustmq-install upgrade and the same flags (the failed revision is replaced), or uninstall first' : 'use robustmq-install upgrade, or uninstall first',
+      });
     }
   }
 

@@ -159,6 +159,8 @@ describe('plan: input and preflight problems', () => {
   it('install over an existing release: exists → input, pending → preflight with the way out', () => {
     const exists = plan(input({ facts: { ...reachable, existingRelease: { revision: 2, status: 'deployed' } } }));
     expect(exists.problems[0]).toMatchObject({ id: 'release-exists', kind: 'input', hint: 'use robustmq-install upgrade, or uninstall first' });
+    const failed = plan(input({ facts: { ...reachable, existingRelease: { revision: 1, status: 'failed' } } }));
+    expect(failed.problems[0]!.hint).toBe('retry it with robustmq-install upgrade and the same flags (the failed revision is replaced), or uninstall first');
     const pending = plan(input({ facts: { ...reachable, existingRelease: { revision: 3, status: 'pending-upgrade' } } }));
     expect(pending.problems[0]).toMatchObject({ id: 'release-pending', kind: 'preflight', message: 'release robustmq is pending-upgrade (revision 3)' });
   });
