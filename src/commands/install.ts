@@ -71,8 +71,6 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   }
   guardUnattended(rctx, p);
   assertReplaceable(rctx, o.valuesOut, 'overlay');
-  for (const n of p.notes) t.line(`${t.style('dim', '•')} ${n}`);
-  for (const w of p.warnings) t.warn(w);
 
   // validate before asking: preflight proves the plan against the cluster, then the confirm
   const { gatherPreflight, printResults, assertPreflight } = await import('./preflight.js');
@@ -80,6 +78,10 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   const { results } = await gatherPreflight(rctx, { mode: 'install', plan: p, helm, facts: current, smoke: !o.skipSmoke });
   if (!t.json) printResults(rctx, results);
   assertPreflight(rctx, results);
+  if (!t.json) {
+    for (const n of p.notes) t.line(`${t.style('dim', '•')} ${n}`);
+    for (const w of p.warnings) t.warn(w);
+  }
 
   await confirmTarget(rctx, p, current, loadChartDefaults(chart));
   const bak = await writeSafely(rctx, o.valuesOut, p.overlayYaml, 'overlay');
