@@ -1,6 +1,6 @@
 // `robustmq-install render --out-dir DIR`: DIR/values.yaml (the overlay with its header) and DIR/manifests.yaml
 // (helm template with the same values). No cluster contact. Existing files are never replaced silently (.bak kept).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
@@ -13,6 +13,7 @@ import { chooseByWizard } from './wizard.js';
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;
   const dir = resolve(ctx.cwd, o.outDir!);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw usageError(`--out-dir ${o.outDir} is a file, not a directory`, 'choose a directory (it is created if missing)');
   const valuesPath = join(dir, 'values.yaml');
   const manifestsPath = join(dir, 'manifests.yaml');
   const chart = resolveChartOption(ctx);

@@ -232,6 +232,7 @@ export function planJson(plan: Plan, helm: HelmInfo, extra: Record<string, unkno
 /** Fail early (before any cluster work) when a file exists and nobody can be asked about replacing it. */
 export function assertReplaceable(ctx: Context, path: string, what: string): void {
   const abs = isAbsolute(path) ? path : resolve(ctx.cwd, path);
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw usageError(`${what} ${path} is a directory`, 'give a file path');
   if (existsSync(abs) && !ctx.options.yes && !ctx.term.interactive) {
     throw usageError(`${what} ${path} already exists`, 'pass --yes to replace it (the old file is kept as .bak), or choose another path');
   }
@@ -243,7 +244,12 @@ export function assertReplaceable(ctx: Context, path: string, what: string): voi
  */
 export async function writeSafely(ctx: Context, path: string, content: string, what: string): Promise<string | undefined> {
   const abs = isAbsolute(path) ? path : resolve(ctx.cwd, path);
-  mkdirSync(dirname(abs), { recursive: true });
+  if (existsSync(abs) && statSync(abs).isDirectory()) throw usageError(`${what} ${path} is a directory`, 'give a file path');
+  try {
+    mkdirSync(dirname(abs), { recursive: true });
+  } catch (e) {
+    throw new UserError(`cannot create the directory for ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { exitCode: ExitCode.usage, hint: 'choose a writable path' });
+  }
   let bak: string | undefined;
   if (existsSync(abs)) {
     const old = readFileSync(abs, 'utf8');
@@ -260,7 +266,11 @@ export async function writeSafely(ctx: Context, path: string, content: string, w
     copyFileSync(abs, bak);
   }
   const tmp = `${abs}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o644 });
-  renameSync(tmp, abs);
+  try {
+    writeFileSync(tmp, content, { mode: 0o644 });
+    renameSync(tmp, abs);
+  } catch (e) {
+    throw new UserError(`cannot write ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { exitCode: ExitCode.error, hint: 'choose a writable path' });
+  }
   return bak;
 }

@@ -139,3 +139,18 @@ describe('presets', () => {
     expect(j.presets.map((p) => [p.name, p.topology])).toEqual(['dev', 'test', 'prod'].map((n) => [n, files[n]!.topology]));
   });
 });
+
+describe('bad output paths', () => {
+  it('--values-out that is a directory, --out-dir that is a file', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rmq-'));
+    writeFileSync(join(cwd, 'afile'), 'x');
+    const facts = async () => ({ ...unknownFacts('t'), reachable: false, crds: {} });
+    const d = await runCli(['--preset', 'dev', '--helm', helm4, '--yes', '--values-out', '.'], { cwd, detectFacts: facts });
+    // refused before any cluster work
+    expect(d.code).toBe(2);
+    expect(d.stderr).toBe('Error: overlay . is a directory\nhint: give a file path\n');
+    const r = await runCli(['render', '--preset', 'dev', '--helm', helm4, '--out-dir', 'afile'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('Error: --out-dir afile is a file, not a directory\nhint: choose a directory (it is created if missing)\n');
+  });
+});
