@@ -216,6 +216,13 @@ describe('local control plane', () => {
     expect(ready.status.containerStatuses[0].ready).toBe(true);
   });
 
+  it('serves container logs through kwok (fixed lines), also --previous', async () => {
+    const logs = await kubectl(['-n', ns, 'logs', 'crash', '-c', 'main']);
+    expect(logs).toContain('simulated container log');
+    const previous = await kubectl(['-n', ns, 'logs', 'crash', '-c', 'main', '--previous']);
+    expect(previous).toContain('simulated crash');
+  });
+
   it('completes a Job', async () => {
     await kubectl(['-n', ns, 'create', 'job', 'once', `--image=${IMAGE}:v0.4.11`, '--', 'true']);
     await kubectl(['-n', ns, 'wait', '--for=condition=Complete', '--timeout=90s', 'job/once']);

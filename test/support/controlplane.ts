@@ -272,6 +272,8 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       // No kubelets or real endpoints: don't maintain the kubernetes Service endpoints (and so don't insist on
       // a routable advertise address).
       '--endpoint-reconciler-type=none',
+      // kubectl logs goes apiserver -> node InternalDNS (localhost) -> kwok's server, which serves the ClusterLogs.
+      '--kubelet-preferred-address-types=InternalDNS',
       '--profiling=false',
     ]);
     const adminTls = { ca: await readFile(pki('ca.crt')), cert: await readFile(pki('admin.crt')), key: await readFile(pki('admin.key')) };
@@ -306,6 +308,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const kwok = spawnProc('kwok', bins.kwok, [
       `--kubeconfig=${path.join(dir, 'kwok.kubeconfig')}`,
       `--config=${path.join(assets, 'kwok-stages.yaml')}`,
+      `--config=${await writeKwokLogsConfig(dir)}`,
       '--manage-all-nodes=true',
       '--node-lease-duration-seconds=40',
       `--cidr=${POD_CIDR}`,
@@ -461,6 +464,25 @@ async function writeKubeconfigs(dir: string, server: string, deadPort: number): 
   await component('kwok.kubeconfig', 'kwok-client');
 }
 
+// --- kwok's "kubelet" server: kubectl logs ------------------------------------------------------------------
+
+/** Every container "logs" the same fixed lines (and --previous the crash of a crashlooping one). */
+async function writeKwokLogsConfig(dir: string): Promise<string> {
+  const logs = path.join(dir, 'pod.log');
+  const previous = path.join(dir, 'pod-previous.log');
+  const ts = '2026-01-01T00:00:00.000000000Z';
+  await writeFile(logs, `${ts} stdout F simulated container log: kwok runs no process, this line is fixed\n`);
+  await writeFile(previous, `${ts} stderr F simulated crash: the previous instance exited with code 1\n`);
+  const file = path.join(dir, 'kwok-logs.yaml');
+  await writeFile(file, stringify({
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'ClusterLogs',
+    metadata: { name: 'all-pods' },
+    spec: { logs: [{ logsFile: logs, previousLogsFile: previous, follow: false }] },
+  }));
+  return file;
+}
+
 // --- nodes ----------------------------------------------------------------------------------------------------
 
 interface NodeList {
@@ -505,6 +527,8 @@ function nodeManifests(nodes: { name: string; zone: string }[], capacity = { cpu
           capacity: resources,
           addresses: [
             { type: 'InternalIP', address: `10.240.0.${i + 10}` },
+            // The apiserver reaches "kubelets" (kwok's server, for kubectl logs) through this address type only.
+            { type: 'InternalDNS', address: 'localhost' },
             { type: 'Hostname', address: n.name },
           ],
         },

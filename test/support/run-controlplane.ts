@@ -4,7 +4,7 @@ import { startControlPlane } from './controlplane.ts';
 
 const cp = await startControlPlane({ log: (line) => console.error(line) });
 console.log(`export KUBECONFIG=${cp.kubeconfig}`);
-console.log(`contexts: ${Object.values(cp.contexts).join(', ')}; logs: ${cp.dir}/logs; Ctrl-C stops it`);
+console.log(`contexts: ${Object.values(cp.contexts).join(', ')}; logs: ${cp.dir}/logs; Ctrl-C (or kill -INT ${process.pid}) stops it`);
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
