@@ -2,6 +2,9 @@
 // terminal Ctrl-C reaches only us, and forwards exactly one SIGINT/SIGTERM on install/upgrade, then waits.
 // Success is judged by exit code, never by stderr.
 import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { UserError, ExitCode } from '../core/errors.js';
 
 export interface HelmInfo {
@@ -123,8 +126,16 @@ export function checkHelmVersion(path: string, v: { version: string; major: numb
 }
 
 export async function detectHelm(path: string, opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<HelmInfo> {
+  const env = opts.env ?? process.env;
+  const identity = binaryIdentity(path, env);
+  const known = identity ? readVersionCache(env)[identity] : undefined;
+  if (known) {
+    const v = parseHelmVersion(known);
+    if (v) return checkHelmVersion(path, v);
+  }
   const r = await run(path, ['version', '--template', '{{.Version}}'], { env: opts.env, signal: opts.signal });
   const v = r.exitCode === 0 ? parseHelmVersion(r.stdout) : undefined;
+  if (v && identity) writeVersionCache(env, identity, v.version);
   if (!v) {
     throw new UserError(`could not read the version of helm at ${path} (exit ${r.exitCode}): ${r.stderr.trim().split('\n')[0] ?? ''}`, {
       exitCode: ExitCode.preflight,
@@ -135,3 +146,53 @@ export async function detectHelm(path: string, opts: { env?: NodeJS.ProcessEnv; 
 }
 
 export { shellQuote, formatCommand } from '../core/flags.js';
+
+// Spawning `helm version` costs as much as a small `helm template`, and every command needs the version. It is
+// remembered per binary, keyed by real path, inode, size and mtime, so replacing or upgrading helm is noticed.
+function versionCachePath(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'robustmq-install', 'helm-versions.json');
+}
+
+function binaryIdentity(path: string, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    let full = path;
+    if (!path.includes('/')) {
+      const hit = (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, path)).find((c) => {
+        try {
+          return statSync(c).isFile();
+        } catch {
+          return false;
+        }
+      });
+      if (!hit) return undefined;
+      full = hit;
+    } else if (!isAbsolute(path)) full = join(process.cwd(), path);
+    const real = realpathSync(full);
+    const st = statSync(real);
+    return `${real}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function readVersionCache(env: NodeJS.ProcessEnv): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(versionCachePath(env), 'utf8'));
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeVersionCache(env: NodeJS.ProcessEnv, identity: string, version: string): void {
+  try {
+    const file = versionCachePath(env);
+    const entries = { ...readVersionCache(env), [identity]: version };
+    // keep it small: the newest 20 binaries
+    const kept = Object.fromEntries(Object.entries(entries).slice(-20));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(kept));
+  } catch {
+    // a cache that cannot be written only costs the next run one `helm version`
+  }
+}

@@ -113,3 +113,18 @@ describe('run', () => {
     expect(r.exitCode).toBe(143);
   });
 });
+
+describe('version cache', () => {
+  it('asks a binary for its version once, and again after the binary changes', async () => {
+    const env = { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'rmq-xdg-')) };
+    const calls = join(dir, 'calls');
+    writeFileSync(calls, '');
+    const fake = script('helm-counting', `echo x >> ${calls}; echo v3.16.1`);
+    expect((await detectHelm(fake, { env })).version).toBe('3.16.1');
+    expect((await detectHelm(fake, { env })).version).toBe('3.16.1');
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(1);
+    script('helm-counting', `echo x >> ${calls}; echo v4.0.0 # upgraded in place`);
+    expect(await detectHelm(fake, { env })).toMatchObject({ version: '4.0.0', major: 4 });
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+});
