@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { formatCommand, rollbackArgv } from '../core/flags.js';
 import { historyLines, kubeOf, releaseHistory, rollbackAndWatch, type HistoryRow } from '../flows/deploy.js';
-import { smoke } from '../flows/smoke.js';
+import { printSmoke, smoke } from '../flows/smoke.js';
 import { gatherFacts, helmInfo } from './shared.js';
 
 export async function run(ctx: Context): Promise<number> {
@@ -58,7 +58,7 @@ export async function run(ctx: Context): Promise<number> {
   let sm;
   if (rb.ok) {
     sm = await smoke(ctx, { kube, helm, release: o.release, namespace: o.namespace, timeout: o.timeout });
-    if (!t.json) for (const l of sm.lines) sm.status === 'ok' ? t.ok(l) : sm.status === 'failed' ? t.line(t.style('red', l)) : t.warn(l);
+    printSmoke(ctx, sm);
     if (sm.status === 'failed') exit = ExitCode.health;
   }
   if (!t.json && after) {

@@ -20,7 +20,7 @@ import type { K8sObject } from '../core/k8s-types.js';
 import { kubeFor } from '../shell/facts.js';
 import { run as runHelm, type HelmInfo, type RunResult } from '../shell/helm.js';
 import type { Kube } from '../shell/kube.js';
-import { smoke, type SmokeResult } from './smoke.js';
+import { printSmoke, smoke, type SmokeResult } from './smoke.js';
 import { ReleaseWatch, releaseSelector, snapshotOnce, verdictOf, type Snapshot } from './watch.js';
 
 export interface DeployRequest {
@@ -560,13 +560,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   }
   if (!t.json) t.ok(`pods: ${v.summary}`);
   const sm = await smoke(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, timeout: ctx.options.timeout });
-  if (!t.json) {
-    for (const l of sm.lines) {
-      if (sm.status === 'failed') t.line(t.style('red', l));
-      else if (sm.status === 'warning' || sm.status === 'skipped') t.warn(l);
-      else t.ok(l);
-    }
-  }
+  printSmoke(ctx, sm);
   if (sm.status === 'failed') {
     const bundle = await writeDebugBundle(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, secretName: secret.name, overlayYaml: plan.overlayYaml, summary: `${sm.lines.join('\n')}\n`, verdict: { health: v, smoke: sm }, snapshot: snap, knownSecrets });
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: v, failure: sm.lines.join('\n'), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), smoke: sm, secret };

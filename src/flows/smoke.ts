@@ -11,7 +11,7 @@ import { checkCluster, describeLeaders, type ClusterCheckResult, type PodAnswer 
 import type { K8sPod } from '../core/k8s-types.js';
 import { isHookOrJobPod } from '../core/health.js';
 import { getPath, type Values } from '../core/values.js';
-import { connectionFlags, getValuesArgv, testArgv } from '../core/flags.js';
+import { getValuesArgv, testArgv } from '../core/flags.js';
 import type { Kube } from '../shell/kube.js';
 import { run as runHelm, type HelmInfo } from '../shell/helm.js';
 import { releaseSelector } from './watch.js';
@@ -74,51 +74,81 @@ export async function raftCheck(kube: Kube, namespace: string, release: string, 
       const r = await kube.exec(namespace, p.metadata.name, container, ['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${t.httpPort}/api/info`], { timeoutMs: 20_000 });
       if (r.exitCode === 0) return { pod: p.metadata.name, body: r.stdout };
       const err = r.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ') || `exit ${r.exitCode}`;
-      return { pod: p.metadata.name, error: BLOCKED.test(r.stderr) ? `cannot exec into the pod (${err})` : `curl 127.0.0.1:${t.httpPort}/api/info failed: ${err}`, blocked: BLOCKED.test(r.stderr) };
+      // curl ran and failed ("command terminated with exit code N", curl's own message): the answer is a problem.
+      // kubectl could not run it at all (RBAC, kubelet unreachable or without exec): the check is blocked.
+      const ran = /command terminated with exit code|^curl: \(/m.test(r.stderr);
+      const blocked = !ran && (BLOCKED.test(r.stderr) || /error executing command in container|Internal error occurred|error: unable to|container not found/i.test(r.stderr));
+      return { pod: p.metadata.name, error: blocked ? `cannot exec into the pod (${err})` : `curl 127.0.0.1:${t.httpPort}/api/info failed: ${err}`, blocked };
     }),
   );
   if (answers.length === 0) return { status: 'failed', shards: [], nodes: [], problems: ['no meta pod found'], warnings: [] };
   return checkCluster({ answers, expectedNodes: t.expectedNodes, expectedVoters: t.expectedVoters });
 }
 
+export type SmokeLevel = 'ok' | 'warn' | 'fail' | 'info';
+
 export interface SmokeResult {
   /** ok; failed (exit 4); warning (check blocked: printed, exit unaffected); skipped (--skip-smoke) */
   status: 'ok' | 'failed' | 'warning' | 'skipped';
   lines: string[];
+  /** the same lines with how to show each */
+  levels: SmokeLevel[];
   raft?: ClusterCheckResult;
   helmTest?: { exitCode: number; output: string };
 }
 
 /** The RobustMQ check, then `helm test`. */
 export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; release: string; namespace: string; timeout: string }): Promise<SmokeResult> {
-  if (ctx.options.skipSmoke) return { status: 'skipped', lines: ['RobustMQ check and helm test skipped (--skip-smoke): Raft leadership, node registration and the MQTT round trip were NOT verified'] };
+  if (ctx.options.skipSmoke) return { status: 'skipped', lines: ['RobustMQ check and helm test skipped (--skip-smoke): Raft leadership, node registration and the MQTT round trip were NOT verified'], levels: ['warn'] };
   const lines: string[] = [];
+  const levels: SmokeLevel[] = [];
+  const say = (level: SmokeLevel, ...texts: string[]) => {
+    for (const x of texts) {
+      lines.push(x);
+      levels.push(level);
+    }
+  };
   const values = await computedValues(ctx, o.helm, o.release, o.namespace);
   const t = topologyFromValues(values ?? {});
   const raft = await raftCheck(o.kube, o.namespace, o.release, t);
   let status: SmokeResult['status'] = 'ok';
   if (raft.status === 'blocked') {
     status = 'warning';
-    lines.push(`RobustMQ check skipped: the meta pods could not be asked (${raft.warnings[0] ?? 'blocked'}); Raft state not verified`);
+    say('warn', `RobustMQ check skipped: the meta pods could not be asked (${raft.warnings[0] ?? 'blocked'}); Raft state not verified`);
   } else if (raft.status === 'failed') {
     status = 'failed';
-    lines.push('RobustMQ check failed:', ...raft.problems.map((p) => `  ${p}`));
+    say('fail', 'RobustMQ check failed:', ...raft.problems.map((p) => `  ${p}`));
   } else {
-    lines.push(`RobustMQ: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}`);
-    for (const w of raft.warnings) lines.push(`  warning: ${w}`);
+    say('ok', `RobustMQ: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}`);
+    for (const w of raft.warnings) say('warn', `  ${w}`);
   }
-  if (status === 'failed') return { status, lines, raft };
+  if (status === 'failed') return { status, lines, levels, raft };
 
-  const ht = await runHelm(o.helm.path, testArgv({ release: o.release, namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, timeout: o.timeout }), {
-    env: ctx.term.childEnv,
-    signal: ctx.signal,
-  });
+  // No --logs: helm fetches logs only from Pod hooks (it looks for a pod named like the hook), and the chart's test is
+  // a Job, so --logs fails a passing test. The Job's pod log is read with kubectl when the test fails.
+  const argv = testArgv({ release: o.release, namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, timeout: o.timeout }).filter((a) => a !== '--logs');
+  const ht = await runHelm(o.helm.path, argv, { env: ctx.term.childEnv, signal: ctx.signal });
   const output = `${ht.stdout}${ht.stderr}`;
-  if (ht.exitCode === 0) lines.push('helm test (MQTT publish/subscribe round trip): passed');
+  if (ht.exitCode === 0) say('ok', 'helm test (MQTT publish/subscribe round trip): passed');
   else {
     status = 'failed';
-    lines.push(`helm test failed (exit ${ht.exitCode}):`, ...output.trim().split('\n').slice(-15).map((l) => `  ${l}`));
-    lines.push(`  rerun: ${[o.helm.path, 'test', o.release, ...connectionFlags({ namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig }), '--logs'].join(' ')}`);
+    say('fail', `helm test failed (exit ${ht.exitCode}):`, ...output.trim().split('\n').slice(-12).map((l) => `  ${l}`));
+    const logs = await o.kube.run(['logs', '-n', o.namespace, '-l', `app.kubernetes.io/instance=${o.release},app.kubernetes.io/component=test`, '--tail=20', '--all-containers'], { timeoutMs: 30_000 });
+    if (logs.exitCode === 0 && logs.stdout.trim()) say('info', '  test pod log:', ...logs.stdout.trimEnd().split('\n').map((l) => `    ${l}`));
+    say('info', `  rerun: ${[o.helm.path, ...argv].join(' ')}`);
   }
-  return { status, lines, raft, helmTest: { exitCode: ht.exitCode, output } };
+  return { status, lines, levels, raft, helmTest: { exitCode: ht.exitCode, output } };
+}
+
+/** Prints a smoke result line by line, each with its own mark. */
+export function printSmoke(ctx: Context, sm: SmokeResult): void {
+  const t = ctx.term;
+  if (t.json) return;
+  sm.lines.forEach((l, i) => {
+    const level = sm.levels[i] ?? 'info';
+    if (level === 'ok') t.ok(l);
+    else if (level === 'warn') t.warn(l);
+    else if (level === 'fail') t.line(t.style('red', l));
+    else t.line(l);
+  });
 }

@@ -32,10 +32,22 @@ describe.each(BOTH_HELMS)('dev install on helm %i', (major) => {
     expect(st.raftNote).toMatch(/--skip-smoke/);
   });
 
+  it('without --skip-smoke runs helm test, and reports the Raft check as not verified where pods cannot be exec\'d', async () => {
+    // kwok runs no containers, so `kubectl exec` fails at the "kubelet": a warning, never exit 4. helm test's Job
+    // completes (simulated), so the MQTT round-trip step really goes through helm.
+    const rel = `${release}s`;
+    const r = await cliExpect(0, ['--preset', 'dev', '--yes', '-n', ns, '--release', rel, '--values-out', `${cwd}/smoke.yaml`], { helm: major, cwd });
+    expect(r.stderr).toMatch(/! RobustMQ check skipped: the meta pods could not be asked \(\S+: cannot exec into the pod/);
+    expect(r.stderr).toMatch(/Raft state not verified/);
+    expect(r.stderr).toMatch(/✔ helm test \(MQTT publish\/subscribe round trip\): passed/);
+    const s = await cliExpect(0, ['status', '-o', 'json', '-n', ns, '--release', rel], { helm: major, cwd });
+    expect(JSON.parse(s.stdout).raft).toMatchObject({ status: 'blocked', problems: [] });
+  });
+
   it('bound the PVCs', async () => {
     const pvcs = (await kubectlJson<{ items: any[] }>(['get', 'pvc', '-n', ns, '-l', `app.kubernetes.io/instance=${release}`])).items;
-    expect(pvcs.length).toBe(1);
-    expect(pvcs.map((p) => p.status.phase)).toEqual(['Bound']);
+    expect(pvcs.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(pvcs.map((p) => p.status.phase))).toEqual(new Set(['Bound']));
   });
 
   it('made the credentials Secret itself, and no secret value is in any ConfigMap or in the overlay', async () => {
