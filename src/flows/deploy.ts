@@ -352,7 +352,8 @@ function lastLines(s: string, n = 3): string {
   return s.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
 }
 
-const HELM_TIMEOUT = /context deadline exceeded|timed out waiting for the condition|timeout waiting|resource not ready|\bdeadline\b/i;
+const HELM_TIMEOUT = /context deadline exceeded|timed out waiting for the condition|timeout waiting|\bdeadline\b/i;
+const HELM_NOT_READY = /not ready\. status: (Failed|InProgress)|pods? (have|has) failed|resource not ready/i;
 
 // ---- the flow ---------------------------------------------------------------------------------------------------
 
@@ -518,11 +519,26 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     const snap = await snapshotOnce(kube, plan.namespace, plan.release).catch(() => undefined);
     const v = snap ? verdictOf(snap, { now: Date.now(), since: start }) : last;
     const timedOut = HELM_TIMEOUT.test(r.stderr);
+    // helm 4's kstatus watcher gives up by itself at the first CrashLoopBackOff ("status: Failed, message: N pods
+    // have failed"), before the CLI's own crash-loop grace is over: still a health failure, reported with our reasons.
+    const notReady = !timedOut && HELM_NOT_READY.test(r.stderr);
     const reasons = v ? notReadyLines(v) : [];
+    const state = `${v?.summary ?? 'unknown pod state'}${reasons.length ? `: ${reasons.join('; ')}` : ''}`;
     const why = timedOut
-      ? `timed out after ${secs(Date.now() - start)} (--timeout ${ctx.options.timeout}) with ${v?.summary ?? 'unknown pod state'}${reasons.length ? `: ${reasons.join('; ')}` : ''}`
-      : `helm ${step.argv[0]} failed (exit ${r.exitCode}): ${lastLines(r.stderr, 5)}`;
+      ? `timed out after ${secs(Date.now() - start)} (--timeout ${ctx.options.timeout}) with ${state}`
+      : notReady
+        ? `helm's readiness wait gave up after ${secs(Date.now() - start)} (${lastLines(r.stderr, 1).replace(/^Error: /, '')}) with ${state}`
+        : `helm ${step.argv[0]} failed (exit ${r.exitCode}): ${lastLines(r.stderr, 5)}`;
     if (!t.json) t.error(`${action} failed: ${why}`);
+    const crashed = v?.roles.flatMap((x) => x.pods).find((p) => p.issue?.kind === 'crash-loop' && p.issue.container);
+    if ((timedOut || notReady) && crashed && !t.json) {
+      const logs = await kube.logs(plan.namespace, crashed.name, crashed.issue!.container!, { tail: 15, previous: true });
+      if (logs.trim()) {
+        const redact = await redactorFor(kube, plan.namespace, secret.name, knownSecrets);
+        t.line(`  last log lines of ${crashed.name}/${crashed.issue!.container} (previous instance):`);
+        for (const l of redact(logs).trimEnd().split('\n')) t.line(`    ${l}`);
+      }
+    }
     const st = await releaseStatus(ctx, helm, plan.release, plan.namespace);
     const bundle = st
       ? await writeDebugBundle(ctx, {
@@ -539,7 +555,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
         })
       : undefined;
     if (bundle && !t.json) t.line(`  debug bundle: ${bundle}`);
-    const out: DeployResult = { ...base, ok: false, exitCode: timedOut ? ExitCode.health : ExitCode.error, failure: why, ...(v ? { verdict: v } : {}), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
+    const out: DeployResult = { ...base, ok: false, exitCode: timedOut || notReady ? ExitCode.health : ExitCode.error, failure: why, ...(v ? { verdict: v } : {}), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
     // Only a revision this run created is rolled back (helm may fail before creating one).
     const fromRevision = req.facts.existingRelease?.revision ?? 0;
     const newRevision = !!st && st.revision > fromRevision && st.status !== 'deployed';
