@@ -137,7 +137,12 @@ export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<
     ns,
     { namespaceExists: nsExists },
   );
-  results.push(checkDryRun(dry, objects.length));
+  let enforce: string | undefined;
+  if (nsExists) {
+    const nsObj = await kube.getObject('namespace', ns).catch(() => undefined);
+    enforce = nsObj?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
+  }
+  results.push(checkDryRun(dry, objects.length, enforce ? { enforce } : {}));
   return { results, manifests };
 }
 

@@ -411,7 +411,12 @@ export function checkLeftovers(o: { releaseExists: boolean; pvcs: string[]; secr
   };
 }
 
-export function checkDryRun(r: { ok: boolean; applied: string[]; errors: string[]; note?: string }, objectCount: number): CheckResult {
+/**
+ * The dry-run result. Pod Security admission only warns about workload objects (StatefulSets, Jobs) and enforces on
+ * the pods their controllers create later, so a `would violate PodSecurity "<level>:…"` warning at the level the
+ * namespace enforces means those pods will be rejected: an error, found before anything exists.
+ */
+export function checkDryRun(r: { ok: boolean; applied: string[]; errors: string[]; warnings?: string[]; note?: string }, objectCount: number, o: { enforce?: string } = {}): CheckResult {
   const title = 'server-side dry-run (strict field validation)';
   if (!r.ok) {
     return {
@@ -425,6 +430,22 @@ export function checkDryRun(r: { ok: boolean; applied: string[]; errors: string[
         ? 'the dry-run is refused for lack of permissions: see the rbac check'
         : 'fix the values named in the errors (unknown fields come from --set/-f keys the chart passes through verbatim)',
     };
+  }
+  const psa = (r.warnings ?? []).filter((w) => /would violate PodSecurity/.test(w));
+  const enforced = psa.filter((w) => o.enforce && new RegExp(`PodSecurity "${o.enforce}:`).test(w));
+  if (enforced.length) {
+    return {
+      id: 'server-dry-run',
+      title,
+      severity: 'error',
+      status: 'fail',
+      message: `the namespace enforces Pod Security "${o.enforce}", which would reject the pods`,
+      details: enforced,
+      hint: 'keep the chart security contexts (podSecurityContext/containerSecurityContext enabled), or use a namespace with a lower pod-security.kubernetes.io/enforce level',
+    };
+  }
+  if (psa.length) {
+    return { id: 'server-dry-run', title, severity: 'warning', status: 'fail', message: `${objectCount} objects accepted, with Pod Security warnings (not enforced here)`, details: psa };
   }
   return pass('server-dry-run', title, `${objectCount} objects accepted by the API server${r.note ? ` (${r.note})` : ''}`);
 }

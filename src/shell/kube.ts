@@ -73,6 +73,8 @@ export interface DryRunResult {
   /** One line per object kubectl reported, e.g. `statefulset.apps/robustmq serverside-applied (server dry run)`. */
   applied: string[];
   errors: string[];
+  /** The API server's warnings (e.g. `would violate PodSecurity "restricted:latest": …`), deduplicated. */
+  warnings: string[];
   /** What namespace the namespaced objects were validated in, and why (see `dryRunApply`). */
   note?: string;
 }
@@ -293,7 +295,8 @@ export class Kube {
     );
     applied.push(...r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
     if (r.exitCode !== 0) errors.push(...stderrErrors(r.stderr));
-    return { ok: errors.length === 0, applied, errors, ...(note ? { note } : {}) };
+    const warnings = [...new Set(r.stderr.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('Warning: ')).map((l) => l.slice(9)))];
+    return { ok: errors.length === 0, applied, errors, warnings, ...(note ? { note } : {}) };
   }
 
   /** GET through the API server (`kubectl get --raw`), e.g. a pods/proxy path. */

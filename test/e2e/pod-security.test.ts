@@ -33,3 +33,18 @@ describe.each(PRESETS)('Pod Security restricted: preset $preset', ({ preset, pod
     expect(events.filter((e) => e.reason === 'FailedCreate').map((e) => e.message)).toEqual([]);
   });
 });
+
+describe('Pod Security restricted: a non-compliant setting', () => {
+  const ns = 'e2e-psa-bad';
+  afterAll(() => dropNamespace(ns));
+
+  it('is stopped by preflight (the dry-run\'s PodSecurity warning at the enforced level), before anything is created', async () => {
+    await kubectl(['create', 'namespace', ns]);
+    await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+    const r = await cliExpect(3, ['--preset', 'dev', '--yes', '--skip-smoke', '-n', ns, '--release', 'bad', '--set', 'podSecurityContext.enabled=false', '--set', 'containerSecurityContext.enabled=false'], { cwd: workdir('psa-bad') });
+    expect(r.stderr).toMatch(/FAIL server-dry-run: the namespace enforces Pod Security "restricted", which would reject the pods/);
+    expect(r.stderr).toMatch(/would violate PodSecurity "restricted:latest"/);
+    const sts = await kubectlJson<{ items: unknown[] }>(['get', 'statefulsets', '-n', ns]);
+    expect(sts.items).toEqual([]);
+  });
+});

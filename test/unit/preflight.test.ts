@@ -245,3 +245,19 @@ describe('kubectl missing', () => {
     expect(checkApi({ reachable: false, error: 'kubectl not found (kubectl): install kubectl or set ROBUSTMQ_INSTALL_KUBECTL' }).hint).toMatch(/ROBUSTMQ_INSTALL_KUBECTL/);
   });
 });
+
+describe('Pod Security seen in the dry-run', () => {
+  const warn = 'would violate PodSecurity "restricted:latest": runAsNonRoot != true (pod or containers "robustmq" must set securityContext.runAsNonRoot=true)';
+  it('a warning at the enforced level is an error: the pods would be rejected later', () => {
+    const r = checkDryRun({ ok: true, applied: [], errors: [], warnings: [warn] }, 10, { enforce: 'restricted' });
+    expect(r).toMatchObject({ status: 'fail', severity: 'error', message: 'the namespace enforces Pod Security "restricted", which would reject the pods' });
+    expect(r.details).toEqual([warn]);
+  });
+  it('a warning at another level (the warn label) stays a warning', () => {
+    expect(checkDryRun({ ok: true, applied: [], errors: [], warnings: [warn] }, 10, { enforce: 'baseline' }).severity).toBe('warning');
+    expect(checkDryRun({ ok: true, applied: [], errors: [], warnings: [warn] }, 10).severity).toBe('warning');
+  });
+  it('other warnings do not matter', () => {
+    expect(checkDryRun({ ok: true, applied: [], errors: [], warnings: ['spec.foo is deprecated'] }, 10, { enforce: 'restricted' }).status).toBe('pass');
+  });
+});
