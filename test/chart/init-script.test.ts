@@ -35,8 +35,8 @@ function renderAllPods(objs: K8sObject[], opts: { podIndexLabel?: boolean } = {}
     for (let i = 0; i < sts.spec.replicas; i++) {
       const pod = `${sts.metadata.name}-${i}`;
       const data = join(dir, 'data', pod);
-      mkdirSync(join(data, '_rocksdb'), { recursive: true });
-      writeFileSync(join(data, '_rocksdb', 'CURRENT'), 'MANIFEST-000001\n'); // a restart: no first-boot wait here
+      mkdirSync(join(data, '.robustmq-chart'), { recursive: true });
+      writeFileSync(join(data, '.robustmq-chart', 'raft-member'), '1\n'); // a restart of a voter: no first-boot wait here
       const out = join(dir, 'out', pod, 'server.toml');
       const r = bash(join(dir, 'init-config.sh'), {
         ...envOf(init),
@@ -163,7 +163,7 @@ describe.each(HELMS)('helm $major', (helm) => {
         expect(t.admin.jwt_secret).toBe(NASTY['admin-jwt-secret']);
         expect(t.mqtt_runtime.auth.default_password).toBe(NASTY['mqtt-password']);
         expect(t.cluster_name).toBe('rmq-robustmq');
-        if (isMeta) expect(p.log).toContain('Raft data exists');
+        if (isMeta) expect(p.log).toContain('has been a Raft voter');
         else expect(p.log).not.toContain('first boot');
       }
     });

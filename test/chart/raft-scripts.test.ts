@@ -7,7 +7,7 @@
 // real server answers exactly so is a claim of the source, checked by hand, not here.
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -144,20 +144,35 @@ describe.each(HELMS)('helm $major', (helm) => {
     return dir;
   }
 
-  async function firstBoot(opts: { ordinal: number; reachable: number[]; adminPort: number; timeout?: number; data?: boolean; grace?: number }) {
+  /** The cluster as the fakes present it: per shard leader, the voters, and what each node says about itself. */
+  type Cluster = { leaders: (number | null)[]; voters: number[]; self?: Record<number, { leader: number | null; state: string }> };
+  const SHARDS = ['metadata_0', 'offset_0', 'data_0'];
+  const viewOf = (c: Cluster, id: number) => () =>
+    Object.fromEntries(SHARDS.map((n, i) => {
+      const own = c.self?.[id];
+      const leader = own ? own.leader : c.leaders[i]!;
+      return [n, shard(id, leader, own ? own.state : leader === id ? 'Leader' : 'Follower', [c.voters])];
+    }));
+
+  async function firstBoot(opts: { ordinal: number; reachable: number[]; cluster: Cluster; timeout?: number; marker?: boolean; rocksdb?: boolean; grace?: number; admin?: { port: number }; noSecret?: boolean }) {
     const dir = workdir();
     const ports: string[] = [];
-    for (let id = 1; id <= 3; id++) ports.push(`${id}=127.0.0.1:${opts.reachable.includes(id) ? await tcpListener() : await closedPort()}`);
-    if (opts.data) {
+    // each reachable voter answers gRPC ClusterStatus with its own view
+    for (let id = 1; id <= 3; id++) ports.push(`${id}=127.0.0.1:${opts.reachable.includes(id) ? (await fakeGrpcWebFor(viewOf(opts.cluster, id))).port : await closedPort()}`);
+    if (opts.marker) {
+      mkdirSync(join(dir, 'data/.robustmq-chart'), { recursive: true });
+      writeFileSync(join(dir, 'data/.robustmq-chart/raft-member'), '3');
+    }
+    if (opts.rocksdb) {
       mkdirSync(join(dir, 'data/_rocksdb'), { recursive: true });
       writeFileSync(join(dir, 'data/_rocksdb/CURRENT'), 'x');
     }
-    const r = await bashAsync(join(dir, 'init-config.sh'), {
+    const env: Record<string, string> = {
       ...baseEnv,
       POD_NAME: `rmq-robustmq-meta-${opts.ordinal}`,
       POD_INDEX: String(opts.ordinal),
       RMQ_META_ADDRS: ports.join(' '),
-      RMQ_HTTP_PORT: String(opts.adminPort),
+      RMQ_HTTP_PORT: String(opts.admin?.port ?? (await closedPort())),
       RMQ_TEMPLATE: join(dir, 'server.toml.tmpl'),
       RMQ_SECRETS_DIR: join(dir, 'secrets'),
       RMQ_OUT: join(dir, 'out/server.toml'),
@@ -168,94 +183,174 @@ describe.each(HELMS)('helm $major', (helm) => {
       RMQ_WAIT_LOG_SECONDS: '1',
       RMQ_WAIT_TIMEOUT_SECONDS: String(opts.timeout ?? 3),
       RMQ_BOOTSTRAP_GRACE_SECONDS: String(opts.grace ?? 1),
-    }, 60_000);
-    return r;
+    };
+    if (opts.noSecret) {
+      // as run.sh calls it after a container restart: no Secret in the server container, gRPC views only
+      return bashAsync(join(dir, 'raft-wait.sh'), { ...env, RMQ_BROKER_ID: String(opts.ordinal + 1) }, 60_000);
+    }
+    return bashAsync(join(dir, 'init-config.sh'), env, 60_000);
   }
 
-  const healthy = (leader: number, voters: number[]) => () => shards(() => shard(1, leader, leader === 1 ? 'Leader' : 'Follower', [voters]));
+  describe('first boot of a meta node (init-config.sh, raft-wait.sh)', () => {
+    const admin = (c: () => Cluster) => fakeAdmin({ password: NASTY['admin-password'], meta: () => viewOf(c(), 1)() });
 
-  describe('first boot of a meta node (init-config.sh)', () => {
     it('lets the first voter bootstrap when no other voter answers during the grace period', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
-      const r = await firstBoot({ ordinal: 0, reachable: [], adminPort: admin.port, grace: 1 });
+      const a = await admin(() => ({ leaders: [1, 1, 1], voters: [1] }));
+      const r = await firstBoot({ ordinal: 0, reachable: [], cluster: { leaders: [1, 1, 1], voters: [1] }, admin: a, grace: 1 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain('no other voter answered for 1s and this is the first voter (broker_id 1): the server bootstraps the cluster');
-      expect(admin.calls.logins).toEqual([]);
-    });
-
-    it('makes a first voter without data join the running voters instead of founding a second cluster', async () => {
-      // cold restart where meta-0 lost its volume: voters 2 and 3 have data, are up, and 2 leads
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(2, 2, 'Leader', [[1, 2, 3]])) });
-      const r = await firstBoot({ ordinal: 0, reachable: [2, 3], adminPort: admin.port, grace: 1 });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2,3]]; starting, the server joins through 127.0.0.1 (broker_id 2)');
-      expect(r.stderr).not.toContain('bootstraps');
+      expect(a.calls.logins).toEqual([]);
     });
 
     it('starts the second voter once meta-0 leads every shard, after logging in with the admin Secret', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
-      const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
+      const cluster = { leaders: [1, 1, 1], voters: [1] };
+      const a = await admin(() => cluster);
+      const r = await firstBoot({ ordinal: 1, reachable: [1], cluster, admin: a });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain('cluster ready: leader 1, voters [[1]]; starting, the server joins through 127.0.0.1 (broker_id 1)');
-      expect(admin.calls.logins[0]).toEqual({ username: 'admin', password: NASTY['admin-password'] });
-      expect(admin.calls.infos).toBeGreaterThan(0);
-      expect(admin.calls.unauthorized).toBe(0);
+      expect(a.calls.logins[0]).toEqual({ username: 'admin', password: NASTY['admin-password'] });
+      expect(a.calls.infos).toBeGreaterThan(0);
+      expect(a.calls.unauthorized).toBe(0);
     });
 
     it('makes the third voter wait until the second has joined, logging progress, then start', async () => {
-      let voters = [1];
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(1, 1, 'Leader', [voters])) });
-      const pending = firstBoot({ ordinal: 2, reachable: [1], adminPort: admin.port, timeout: 30 });
-      while (admin.calls.infos < 3) await new Promise((r) => setTimeout(r, 100));
-      voters = [1, 2];
+      const cluster = { leaders: [1, 1, 1], voters: [1] };
+      const a = await admin(() => cluster);
+      const pending = firstBoot({ ordinal: 2, reachable: [1], cluster, admin: a, timeout: 30 });
+      while (a.calls.infos < 3) await new Promise((r) => setTimeout(r, 100));
+      cluster.voters = [1, 2];
       const r = await pending;
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/first boot of broker_id 3, waiting \d+s: waiting for the voters before this one to join \(missing: 2;/);
+      expect(r.stderr).toMatch(/broker_id 3, not a voter yet, waiting \d+s: waiting for the voters before this one to join \(missing: 2;/);
       expect(r.stderr).toContain('cluster ready: leader 1, voters [[1,2]]');
     });
 
     it('never starts while the shards have different leaders (the redirected join would fail on some shard)', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards((n) => shard(1, n === 'data_0' ? 3 : 1, 'Leader', [[1, 3]])) });
-      const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
+      const cluster = { leaders: [1, 1, 3], voters: [1, 3] };
+      const r = await firstBoot({ ordinal: 1, reachable: [1, 3], cluster, admin: await admin(() => cluster) });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('the shards do not share one leader (leaders: 1 1 3)');
       expect(r.stderr).toContain('gave up after');
     });
 
     it('joins through a follower when one node leads every shard (v0.4.11 redirects the join to the leader)', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(1, 2, 'Follower', [[1, 2]])) });
-      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], adminPort: admin.port });
+      const cluster = { leaders: [2, 2, 2], voters: [1, 2] };
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: await admin(() => cluster) });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2]]; starting, the server joins through 127.0.0.1 (broker_id 1)');
     });
 
     it('waits while the join target is reachable but not yet a voter (a join through it would exit)', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: () => shards(() => shard(2, 2, 'Leader', [[2, 3]])) });
-      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], adminPort: admin.port });
+      const cluster = { leaders: [2, 2, 2], voters: [2, 3] };
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: await admin(() => cluster) });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('join target 127.0.0.1 (broker_id 1) is not a voter yet');
     });
 
+    it('after a cold restart that lost meta-0: ignores the stale leader that names meta-0, waits for the election, then joins', async () => {
+      // voters 2 and 3 restarted with data and still name node 1 (their persisted vote); 1 is the empty node itself
+      const cluster: Cluster = { leaders: [1, 1, 1], voters: [1, 2, 3] };
+      const a = await fakeAdmin({ password: NASTY['admin-password'], meta: () => viewOf(cluster, 2)() });
+      const pending = firstBoot({ ordinal: 0, reachable: [2, 3], cluster, admin: a, timeout: 30, grace: 1 });
+      while (a.calls.infos < 3) await new Promise((r) => setTimeout(r, 100));
+      cluster.leaders = [2, 2, 2]; // the election happened
+      const r = await pending;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('the cluster still names this node (1) as leader: stale view after a restart');
+      expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2,3]]; starting, the server joins through 127.0.0.1 (broker_id 2)');
+      expect(r.stderr).not.toContain('bootstraps');
+    });
+
+    it('waits until the named leader confirms from its own Raft view', async () => {
+      const cluster: Cluster = { leaders: [2, 2, 2], voters: [1, 2], self: { 2: { leader: null, state: 'Candidate' } } };
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: await admin(() => ({ leaders: [2, 2, 2], voters: [1, 2] })) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('node 2 does not confirm it leads every shard (its states: Candidate Candidate Candidate)');
+    });
+
     it('never bootstraps a second cluster: a later voter that reaches nobody waits', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
-      const r = await firstBoot({ ordinal: 1, reachable: [], adminPort: admin.port });
+      const r = await firstBoot({ ordinal: 1, reachable: [], cluster: { leaders: [1, 1, 1], voters: [1] } });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('no other voter reachable yet; waiting for 127.0.0.1 (broker_id 1) to bootstrap');
     });
 
     it('waits, saying why, when the admin login is refused', async () => {
-      const admin = await fakeAdmin({ password: 'another-password', meta: healthy(1, [1]) });
-      const r = await firstBoot({ ordinal: 1, reachable: [1], adminPort: admin.port });
+      const cluster = { leaders: [1, 1, 1], voters: [1] };
+      const a = await fakeAdmin({ password: 'another-password', meta: () => viewOf(cluster, 1)() });
+      const r = await firstBoot({ ordinal: 1, reachable: [1], cluster, admin: a });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('login to 127.0.0.1 refused');
     });
 
-    it('never waits on a restart with Raft data', async () => {
-      const admin = await fakeAdmin({ password: NASTY['admin-password'], meta: healthy(1, [1]) });
-      const r = await firstBoot({ ordinal: 2, reachable: [], adminPort: admin.port, data: true });
+    it('never waits on a restart of a node that has been a voter', async () => {
+      const r = await firstBoot({ ordinal: 2, reachable: [], cluster: { leaders: [1, 1, 1], voters: [1] }, marker: true });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('Raft data exists');
-      expect(admin.calls.logins).toEqual([]);
+      expect(r.stderr).toContain('broker_id 3 has been a Raft voter');
+    });
+
+    it('checks the cluster when data exists but the node was never seen as a voter (a join that failed half way)', async () => {
+      const cluster = { leaders: [1, 1, 1], voters: [1, 2] };
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, rocksdb: true, admin: await admin(() => cluster) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('broker_id 3 has data but was never seen as a voter: checking the cluster before starting');
+      expect(r.stderr).toContain('cluster ready: leader 1');
+    });
+
+    it('works without the Secret from the join target\'s own gRPC view (server container restart)', async () => {
+      const cluster = { leaders: [1, 1, 1], voters: [1, 2] };
+      const a = await admin(() => cluster);
+      const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: a, noSecret: true });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('cluster ready: leader 1, voters [[1,2]]');
+      expect(a.calls.logins).toEqual([]);
+    });
+  });
+
+  describe('server entrypoint (run.sh)', () => {
+    it('raises the open-file limit and execs the server; repeats the wait only when the container restarts', async () => {
+      const dir = workdir();
+      const state = join(dir, 'state');
+      mkdirSync(state);
+      writeFileSync(join(dir, 'server.toml'), 'broker_id = 2\nroles = ["meta"]\n');
+      writeFileSync(join(dir, 'fake-server'), '#!/bin/bash\necho "server started: $*"\n', { mode: 0o755 });
+      const cluster = { leaders: [1, 1, 1], voters: [1] };
+      const peer1 = await fakeGrpcWebFor(viewOf(cluster, 1));
+      const env = {
+        RMQ_CONFIG: join(dir, 'server.toml'),
+        RMQ_STATE_DIR: state,
+        RMQ_SERVER_BIN: join(dir, 'fake-server'),
+        RMQ_META_ADDRS: `1=127.0.0.1:${peer1.port} 2=127.0.0.1:${await closedPort()}`,
+        RMQ_DATA_DIR: join(dir, 'data'),
+        RMQ_WAIT_POLL_SECONDS: '0.2',
+        RMQ_WAIT_TIMEOUT_SECONDS: '2',
+      };
+      const first = await bashAsync(join(dir, 'run.sh'), env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain(`server started: --conf=${join(dir, 'server.toml')}`);
+      expect(first.stderr).toMatch(/robustmq: open-file limit \d+/);
+      expect(first.stderr).not.toContain('waiting');
+      expect(peer1.calls.n).toBe(0);
+      // the server container restarts before the node became a voter: run.sh repeats the wait (gRPC views, no Secret),
+      // which passes here because node 1 confirms it leads every shard
+      const second = await bashAsync(join(dir, 'run.sh'), env);
+      expect(second.stderr).toContain('robustmq: server container restarted');
+      expect(second.stderr).toContain('cluster ready: leader 1, voters [[1]]');
+      expect(second.stdout).toContain('server started');
+      expect(peer1.calls.n).toBeGreaterThan(0);
+      // a node that has been a voter restarts without asking anyone
+      mkdirSync(join(dir, 'data/.robustmq-chart'), { recursive: true });
+      writeFileSync(join(dir, 'data/.robustmq-chart/raft-member'), '2');
+      const before = peer1.calls.n;
+      const third = await bashAsync(join(dir, 'run.sh'), env);
+      expect(third.stderr).toContain('has been a Raft voter');
+      expect(third.stdout).toContain('server started');
+      expect(peer1.calls.n).toBe(before);
+      // a broker-only pod never waits
+      writeFileSync(join(dir, 'server.toml'), 'broker_id = 1001\nroles = ["broker"]\n');
+      rmSync(join(dir, 'data/.robustmq-chart'), { recursive: true });
+      const broker = await bashAsync(join(dir, 'run.sh'), env);
+      expect(broker.stdout).toContain('server started');
+      expect(broker.stderr).not.toContain('restarted');
     });
   });
 
@@ -263,14 +358,15 @@ describe.each(HELMS)('helm $major', (helm) => {
     function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number } = {}) {
       const dir = workdir();
       writeFileSync(join(dir, 'server.toml'), `cluster_name = "x"\nbroker_id = ${opts.id ?? 2}\nbroker_ip = "x"\nroles = ${opts.roles ?? '["meta"]'}\n`);
-      return bashAsync(join(dir, 'ready.sh'), { RMQ_CONFIG: join(dir, 'server.toml'), RMQ_GRPC_PORT: String(grpcPort), ...(opts.mqttPort ? { RMQ_MQTT_PORT: String(opts.mqttPort) } : {}) });
+      return bashAsync(join(dir, 'ready.sh'), { RMQ_CONFIG: join(dir, 'server.toml'), RMQ_DATA_DIR: join(dir, 'data'), RMQ_GRPC_PORT: String(grpcPort), ...(opts.mqttPort ? { RMQ_MQTT_PORT: String(opts.mqttPort) } : {}) }).then((r) => ({ ...r, dir }));
     }
 
-    it('is ready when this node is a voter and every shard has a leader', async () => {
+    it('is ready when this node is a voter and every shard has a leader, and remembers it on the data volume', async () => {
       const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
       const r = await ready(g.port);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(g.calls).toEqual({ n: 1, bad: 0 });
+      expect(readFileSync(join(r.dir, 'data/.robustmq-chart/raft-member'), 'utf8')).toBe('2\n');
     });
 
     it.each([

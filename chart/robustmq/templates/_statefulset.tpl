@@ -161,6 +161,11 @@ spec:
             - name: RMQ_MQTT_PORT
               value: {{ $ports.mqtt | quote }}
             {{- end }}
+            {{- if $isMetaRole }}
+            # run.sh repeats the first-boot wait when the server container restarts before this node became a voter
+            - name: RMQ_META_ADDRS
+              value: {{ join " " $metaList | quote }}
+            {{- end }}
             {{- with $v.extraEnvVars }}
             {{- toYaml . | nindent 12 }}
             {{- end }}

@@ -54,3 +54,15 @@ config_has_voter() {
   [[ $cfg == \[\[*\]\] && $cfg != *'],['* ]] || return 1
   [[ ,${cfg//[][]/}, == *",$id,"* ]]
 }
+
+# grpc_status HOST PORT: that node's OWN Raft metrics (MetaServiceService/ClusterStatus over gRPC-web, no login; tonic-web
+# is enabled on grpc_port, src/broker-server/src/grpc.rs), printable characters only. Fails when the node does not answer.
+grpc_status() {
+  printf '\0\0\0\0\0' | curl -sS --max-time "${RMQ_GRPC_TIMEOUT_SECONDS:-3}" -X POST -H 'Content-Type: application/grpc-web+proto' -H 'X-Grpc-Web: 1' \
+    --data-binary @- "http://$1:$2/meta.service.common.MetaServiceService/ClusterStatus" 2>&1 | tr -c '[:print:]' ' '
+  return "${PIPESTATUS[1]}"
+}
+
+# Marker on the data volume: this node has been seen as a Raft voter with a leader (written by ready.sh). A restart of
+# such a node never waits.
+member_marker() { printf '%s/.robustmq-chart/raft-member' "${RMQ_DATA_DIR:-/robustmq/data}"; }

@@ -20,8 +20,7 @@ roles=$(sed -n 's/^roles = //p' "$CONFIG")
 [ -n "$broker_id" ] || fail "no broker_id in $CONFIG"
 
 if [[ $roles == *'"meta"'* ]]; then
-  status=$(printf '\0\0\0\0\0' | curl -sS --max-time 3 -X POST -H 'Content-Type: application/grpc-web+proto' -H 'X-Grpc-Web: 1' \
-    --data-binary @- "http://$HOST:$GRPC_PORT/meta.service.common.MetaServiceService/ClusterStatus" 2>&1 | tr -c '[:print:]' ' ') ||
+  status=$(grpc_status "$HOST" "$GRPC_PORT") ||
     fail "ClusterStatus on $HOST:$GRPC_PORT: $status"
   mapfile -t leaders < <(raft_leaders "$status")
   mapfile -t configs < <(raft_configs "$status")
@@ -31,6 +30,9 @@ if [[ $roles == *'"meta"'* ]]; then
   for s in "${states[@]}"; do [[ $s == Leader || $s == Follower ]] || fail "a shard is $s (states: ${states[*]})"; done
   ((${#states[@]} == ${#leaders[@]} && ${#configs[@]} == ${#leaders[@]})) || fail "incomplete Raft metrics"
   for c in "${configs[@]}"; do config_has_voter "$c" "$broker_id" || fail "broker_id $broker_id is not a voter of $c"; done
+  # remember that this node has been a voter, so that a restart never waits (init-config.sh, run.sh)
+  marker=$(member_marker)
+  [ -f "$marker" ] || { mkdir -p "$(dirname "$marker")" && printf '%s\n' "$broker_id" >"$marker"; } 2>/dev/null || true
 fi
 if [ -n "$MQTT_PORT" ]; then
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$HOST" "$MQTT_PORT" 2>/dev/null || fail "MQTT port $MQTT_PORT closed"

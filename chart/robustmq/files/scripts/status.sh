@@ -10,8 +10,7 @@ CONFIG=${RMQ_CONFIG:-/robustmq/config/server.toml}
 GRPC_PORT=${RMQ_GRPC_PORT:-1228}
 HOST=${RMQ_READY_HOST:-127.0.0.1}
 broker_id=$(sed -n 's/^broker_id = \([0-9][0-9]*\)$/\1/p' "$CONFIG")
-status=$(printf '\0\0\0\0\0' | curl -sS --max-time 5 -X POST -H 'Content-Type: application/grpc-web+proto' -H 'X-Grpc-Web: 1' \
-  --data-binary @- "http://$HOST:$GRPC_PORT/meta.service.common.MetaServiceService/ClusterStatus" 2>&1 | tr -c '[:print:]' ' ') ||
+status=$(grpc_status "$HOST" "$GRPC_PORT") ||
   { echo "broker_id=$broker_id: ClusterStatus failed: $status"; exit 1; }
 mapfile -t names < <(grep -oE '"[a-z]+_[0-9]+"[[:space:]]*:[[:space:]]*\{"running_state"' <<<"$status" | cut -d'"' -f2)
 mapfile -t leaders < <(raft_leaders "$status")
