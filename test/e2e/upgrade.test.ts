@@ -44,4 +44,11 @@ describe('upgrade: replicas and a config value', () => {
     const r2 = await cliExpect(2, ['upgrade', '--yes', '--skip-smoke', ...sel, '--set', 'topology=split'], { cwd });
     expect(r2.stderr).toMatch(/topology cannot change on upgrade \(combined → split\)/);
   });
+
+  it('-o json: the deploy result on stdout', async () => {
+    const r = await cliExpect(0, ['upgrade', '--yes', '--skip-smoke', '-o', 'json', ...sel, '--set', 'combined.replicaCount=1'], { cwd });
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ ok: true, exitCode: 0, action: 'upgrade', release, namespace: ns, revision: 3, status: 'deployed', health: { status: 'healthy' }, smoke: { status: 'skipped' } });
+    expect(out.health.roles).toEqual([{ role: 'combined', ready: 1, desired: 1 }]);
+  });
 });
