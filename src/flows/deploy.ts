@@ -21,7 +21,8 @@ import { kubeFor } from '../shell/facts.js';
 import { run as runHelm, type HelmInfo, type RunResult } from '../shell/helm.js';
 import type { Kube } from '../shell/kube.js';
 import { printSmoke, smoke, type SmokeResult } from './smoke.js';
-import { ReleaseWatch, releaseSelector, snapshotOnce, verdictOf, type Snapshot } from './watch.js';
+import { ReleaseWatch, releaseSelector, rolledOutSince, snapshotOnce, stsGenerations, verdictOf, type Snapshot } from './watch.js';
+import type { K8sStatefulSet } from '../core/k8s-types.js';
 
 export interface DeployRequest {
   plan: Plan;
@@ -402,32 +403,46 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   }
   if (ctx.signal.aborted) return { ...base, ok: false, exitCode: ExitCode.aborted, failure: 'aborted before anything was changed' };
 
-  // 2. repo steps (only with --repo-url), namespace, credentials
-  for (const s of plan.helm.filter((x) => x !== step && x.mutates)) {
-    const r = await runHelm(helm.path, s.argv, { env: t.childEnv, signal: ctx.signal });
-    if (r.exitCode !== 0) throw new UserError(`${s.purpose} failed: helm ${s.argv.join(' ')}: ${lastLines(r.stderr)}`, { exitCode: ExitCode.error });
-  }
-  if ((await ensureNamespace(ctx, kube, plan.namespace)) === 'created' && !t.json) t.ok(`namespace ${plan.namespace} created`);
-  const secret = await ensureCredentials(ctx, kube, plan, req.credentials);
-  if (!t.json) {
-    const what = { created: 'created (random values; never printed)', reused: 'exists: reused as-is', completed: 'exists: missing keys added', user: 'given by auth.existingSecret' }[secret.action];
-    t.ok(`Secret ${secret.name} ${what}`);
-  }
-  const knownSecrets = secret.action === 'created' ? { ...req.credentials } : {};
+  // The watch starts before the namespace and Secret steps, so starting its kubectl processes overlaps those steps
+  // rather than competing with helm for the CPU (bench P3). A namespace that does not exist yet is fine to watch.
+  const watch = new ReleaseWatch(kube, plan.namespace, plan.release);
+  watch.start();
+  let secret: Awaited<ReturnType<typeof ensureCredentials>>;
+  let knownSecrets: Record<string, string>;
+  let rollbackTo: number | undefined;
+  let stsBefore: Map<string, number | undefined> | undefined;
+  try {
+    // 2. repo steps (only with --repo-url), namespace, credentials
+    for (const s of plan.helm.filter((x) => x !== step && x.mutates)) {
+      const r = await runHelm(helm.path, s.argv, { env: t.childEnv, signal: ctx.signal });
+      if (r.exitCode !== 0) throw new UserError(`${s.purpose} failed: helm ${s.argv.join(' ')}: ${lastLines(r.stderr)}`, { exitCode: ExitCode.error });
+    }
+    if ((await ensureNamespace(ctx, kube, plan.namespace)) === 'created' && !t.json) t.ok(`namespace ${plan.namespace} created`);
+    secret = await ensureCredentials(ctx, kube, plan, req.credentials);
+    if (!t.json) {
+      const what = { created: 'created (random values; never printed)', reused: 'exists: reused as-is', completed: 'exists: missing keys added', user: 'given by auth.existingSecret' }[secret.action];
+      t.ok(`Secret ${secret.name} ${what}`);
+    }
+    knownSecrets = secret.action === 'created' ? { ...req.credentials } : {};
 
-  // Where a failed upgrade goes back to.
-  let rollbackTo = req.rollbackTo;
-  if (action === 'upgrade' && rollbackTo === undefined) {
-    const rel = req.facts.existingRelease;
-    if (rel?.status === 'deployed') rollbackTo = rel.revision;
-    else rollbackTo = lastGood((await releaseHistory(ctx, helm, plan.release, plan.namespace)) ?? [])?.revision;
+    // Where a failed upgrade goes back to.
+    rollbackTo = req.rollbackTo;
+    if (action === 'upgrade' && rollbackTo === undefined) {
+      const rel = req.facts.existingRelease;
+      if (rel?.status === 'deployed') rollbackTo = rel.revision;
+      else rollbackTo = lastGood((await releaseHistory(ctx, helm, plan.release, plan.namespace)) ?? [])?.revision;
+    }
+    // An upgrade starts from Ready pods: remember the StatefulSets as they were, so the early healthy line waits
+    // for helm's change to reach them.
+    if (action === 'upgrade') stsBefore = stsGenerations(await kube.list<K8sStatefulSet>('statefulsets.apps', { namespace: plan.namespace, selector: `app.kubernetes.io/instance=${plan.release}` }));
+  } catch (e) {
+    await watch.stop();
+    throw e;
   }
 
   // 3. helm with its own --wait, the watch alongside
   const start = Date.now();
-  const watch = new ReleaseWatch(kube, plan.namespace, plan.release);
   const progress = new Progress(ctx);
-  watch.start();
   const helmAbort = new AbortController();
   const forwardAbort = () => helmAbort.abort(ctx.signal.reason);
   if (ctx.signal.aborted) forwardAbort();
@@ -439,18 +454,29 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   });
   let failure: (Verdict & { known: boolean }) | undefined;
   let last: (Verdict & { known: boolean }) | undefined;
+  // Judged on every watch event (the limit is the latency of an event, not a poll interval); the tick only moves
+  // the time-based thresholds (grace periods) along when nothing changes.
+  let changed: () => void = () => undefined;
+  const unsubscribe = watch.onChange(() => changed());
+  let healthySummary: string | undefined;
   try {
     while (!helmDone) {
-      await Promise.race([hp, sleep(TICK_MS)]);
+      const change = new Promise<void>((resolve) => (changed = resolve));
+      await Promise.race([hp, sleep(TICK_MS), change]);
       if (helmDone) break;
       last = verdictOf(watch.snapshot(), { now: Date.now(), since: start });
-      progress.show(last);
+      if (last.status === 'healthy' && healthySummary === undefined && (!stsBefore || rolledOutSince(stsBefore, watch.snapshot().statefulSets))) {
+        // said as soon as it is seen; helm's own --wait still has to agree before the run counts as done
+        healthySummary = last.summary;
+        if (!t.json) t.ok(`pods: ${last.summary} (after ${secs(Date.now() - start)}; waiting for helm to finish)`);
+      } else if (last.status !== 'healthy') progress.show(last);
       if (last.status === 'failed' && !ctx.signal.aborted) {
         failure = last;
         break;
       }
     }
   } catch (e) {
+    unsubscribe();
     // helm could not be started at all: nothing is left running but the watch
     await watch.stop();
     ctx.signal.removeEventListener('abort', forwardAbort);
@@ -488,6 +514,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     if (!t.json) t.line(`  stopping helm (one SIGTERM; helm marks the release failed)…`);
     helmAbort.abort('SIGTERM');
     const r = await hp;
+    unsubscribe();
     await watch.stop();
     ctx.signal.removeEventListener('abort', forwardAbort);
     const st = await releaseStatus(ctx, helm, plan.release, plan.namespace);
@@ -499,6 +526,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   }
 
   const r = await hp;
+  unsubscribe();
   await watch.stop();
   ctx.signal.removeEventListener('abort', forwardAbort);
 
@@ -574,7 +602,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: v, failure: why, ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
     return finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name });
   }
-  if (!t.json) t.ok(`pods: ${v.summary}`);
+  if (!t.json && v.summary !== healthySummary) t.ok(`pods: ${v.summary}`);
   const sm = await smoke(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, timeout: ctx.options.timeout });
   printSmoke(ctx, sm);
   if (sm.status === 'failed') {

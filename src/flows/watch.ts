@@ -117,6 +117,22 @@ export class ReleaseWatch {
   }
 }
 
+/** Each StatefulSet's metadata.generation, to tell a rolled-out upgrade from the state before it. */
+export function stsGenerations(statefulSets: K8sStatefulSet[]): Map<string, number | undefined> {
+  return new Map(statefulSets.map((s) => [s.metadata.name, (s.metadata as { generation?: number }).generation]));
+}
+
+/**
+ * True once helm's change has reached the StatefulSets: at least one has a new generation and the controller has
+ * observed every current generation. Before that, Ready pods are the previous revision's and prove nothing.
+ */
+export function rolledOutSince(before: Map<string, number | undefined>, statefulSets: K8sStatefulSet[]): boolean {
+  const live = statefulSets.filter((s) => !s.metadata.deletionTimestamp);
+  const gen = (s: K8sStatefulSet) => (s.metadata as { generation?: number }).generation;
+  const changed = live.some((s) => !before.has(s.metadata.name) || before.get(s.metadata.name) !== gen(s));
+  return changed && live.every((s) => s.status?.observedGeneration === gen(s));
+}
+
 /** The same four lists, read once (status, the final check after helm). */
 export async function snapshotOnce(kube: Kube, namespace: string, release: string): Promise<Snapshot> {
   const [pods, events, pvcs, statefulSets, scs] = await Promise.all([
