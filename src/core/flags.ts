@@ -157,8 +157,9 @@ export function historyArgv(c: Connection & { release: string; max?: number }): 
 export function statusArgv(c: Connection & { release: string }): string[] {
   return ['status', c.release, ...connectionFlags(c), '--output', 'json'];
 }
+// No --logs: helm reads logs only from Pod hooks, and the chart's test is a Job (its log is read with kubectl).
 export function testArgv(c: Connection & { release: string; timeout: string }): string[] {
-  return ['test', c.release, ...connectionFlags(c), '--timeout', c.timeout, '--logs'];
+  return ['test', c.release, ...connectionFlags(c), '--timeout', c.timeout];
 }
 
 /** `helm get metadata -o json`: helm 4 records the apply method; helm 3 releases have none (= client-side). */

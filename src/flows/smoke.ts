@@ -124,9 +124,7 @@ export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; relea
   }
   if (status === 'failed') return { status, lines, levels, raft };
 
-  // No --logs: helm fetches logs only from Pod hooks (it looks for a pod named like the hook), and the chart's test is
-  // a Job, so --logs fails a passing test. The Job's pod log is read with kubectl when the test fails.
-  const argv = testArgv({ release: o.release, namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, timeout: o.timeout }).filter((a) => a !== '--logs');
+  const argv = testArgv({ release: o.release, namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, timeout: o.timeout });
   const ht = await runHelm(o.helm.path, argv, { env: ctx.term.childEnv, signal: ctx.signal });
   const output = `${ht.stdout}${ht.stderr}`;
   if (ht.exitCode === 0) say('ok', 'helm test (MQTT publish/subscribe round trip): passed');
