@@ -4,8 +4,9 @@
 #   openssl          PKI for the local control plane (test/support/controlplane.ts)
 #   tmux             interactive CLI tests
 #   ca-certificates, curl, procps, iproute2: used by scripts and for debugging the control plane
+#   time             GNU time: the benchmarks read peak RSS and CPU of a command from it
 set -euo pipefail
-packages=(docker-registry openssl tmux ca-certificates curl procps iproute2)
+packages=(docker-registry openssl tmux ca-certificates curl procps iproute2 time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
