@@ -207,7 +207,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       const a = await admin(() => cluster);
       const r = await firstBoot({ ordinal: 1, reachable: [1], cluster, admin: a });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('cluster ready: leader 1, voters [[1]]; starting, the server joins through 127.0.0.1 (broker_id 1)');
+      expect(r.stderr).toContain('cluster ready: leader 1, every voter before this one joined; starting, the server joins through 127.0.0.1 (broker_id 1)');
       expect(a.calls.logins[0]).toEqual({ username: 'admin', password: NASTY['admin-password'] });
       expect(a.calls.infos).toBeGreaterThan(0);
       expect(a.calls.unauthorized).toBe(0);
@@ -221,15 +221,15 @@ describe.each(HELMS)('helm $major', (helm) => {
       cluster.voters = [1, 2];
       const r = await pending;
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/broker_id 3, not a voter yet, waiting \d+s: waiting for the voters before this one to join \(missing: 2;/);
-      expect(r.stderr).toContain('cluster ready: leader 1, voters [[1,2]]');
+      expect(r.stderr).toMatch(/broker_id 3, not a voter yet, waiting \d+s: waiting for the voters before this one to join \(missing: 2\)/);
+      expect(r.stderr).toContain('cluster ready: leader 1, every voter before this one joined');
     });
 
     it('never starts while the shards have different leaders (the redirected join would fail on some shard)', async () => {
       const cluster = { leaders: [1, 1, 3], voters: [1, 3] };
       const r = await firstBoot({ ordinal: 1, reachable: [1, 3], cluster, admin: await admin(() => cluster) });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('the shards do not share one leader (leaders: 1 1 3)');
+      expect(r.stderr).toContain('the shards do not share one leader (leaders: 1 3)');
       expect(r.stderr).toContain('gave up after');
     });
 
@@ -237,11 +237,11 @@ describe.each(HELMS)('helm $major', (helm) => {
       const cluster = { leaders: [2, 2, 2], voters: [1, 2] };
       const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: await admin(() => cluster) });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2]]; starting, the server joins through 127.0.0.1 (broker_id 1)');
+      expect(r.stderr).toContain('cluster ready: leader 2, every voter before this one joined; starting, the server joins through 127.0.0.1 (broker_id 1)');
     });
 
     it('waits while the join target is reachable but not yet a voter (a join through it would exit)', async () => {
-      const cluster = { leaders: [2, 2, 2], voters: [2, 3] };
+      const cluster = { leaders: [2, 2, 2], voters: [2] };
       const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: await admin(() => cluster) });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('join target 127.0.0.1 (broker_id 1) is not a voter yet');
@@ -256,16 +256,24 @@ describe.each(HELMS)('helm $major', (helm) => {
       cluster.leaders = [2, 2, 2]; // the election happened
       const r = await pending;
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('the cluster still names this node (1) as leader: stale view after a restart');
-      expect(r.stderr).toContain('cluster ready: leader 2, voters [[1,2,3]]; starting, the server joins through 127.0.0.1 (broker_id 2)');
+      expect(r.stderr).toMatch(/the cluster still names this node \(1\) as leader of \w+: stale view after a restart/);
+      expect(r.stderr).toContain('broker_id 1 is already a voter of every shard (it lost its data): leaders 2 confirmed; starting, the leaders re-replicate to it');
       expect(r.stderr).not.toContain('bootstraps');
+    });
+
+    it('lets a voter that lost its data start when each shard has a confirmed leader, even different ones', async () => {
+      const cluster: Cluster = { leaders: [2, 3, 3], voters: [1, 2, 3] };
+      const a = await fakeAdmin({ password: NASTY['admin-password'], meta: () => viewOf(cluster, 2)() });
+      const r = await firstBoot({ ordinal: 0, reachable: [2, 3], cluster, admin: a });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('broker_id 1 is already a voter of every shard (it lost its data): leaders 2 3 confirmed');
     });
 
     it('waits until the named leader confirms from its own Raft view', async () => {
       const cluster: Cluster = { leaders: [2, 2, 2], voters: [1, 2], self: { 2: { leader: null, state: 'Candidate' } } };
       const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: await admin(() => ({ leaders: [2, 2, 2], voters: [1, 2] })) });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('node 2 does not confirm it leads every shard (its states: Candidate Candidate Candidate)');
+      expect(r.stderr).toMatch(/node 2 does not confirm it leads \w+ \(its state: Candidate\)/);
     });
 
     it('never bootstraps a second cluster: a later voter that reaches nobody waits', async () => {
@@ -301,7 +309,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       const a = await admin(() => cluster);
       const r = await firstBoot({ ordinal: 2, reachable: [1, 2], cluster, admin: a, noSecret: true });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('cluster ready: leader 1, voters [[1,2]]');
+      expect(r.stderr).toContain('cluster ready: leader 1, every voter before this one joined');
       expect(a.calls.logins).toEqual([]);
     });
   });
@@ -334,7 +342,7 @@ describe.each(HELMS)('helm $major', (helm) => {
       // which passes here because node 1 confirms it leads every shard
       const second = await bashAsync(join(dir, 'run.sh'), env);
       expect(second.stderr).toContain('robustmq: server container restarted');
-      expect(second.stderr).toContain('cluster ready: leader 1, voters [[1]]');
+      expect(second.stderr).toContain('cluster ready: leader 1, every voter before this one joined');
       expect(second.stdout).toContain('server started');
       expect(peer1.calls.n).toBeGreaterThan(0);
       // a node that has been a voter restarts without asking anyone

@@ -66,3 +66,18 @@ grpc_status() {
 # Marker on the data volume: this node has been seen as a Raft voter with a leader (written by ready.sh). A restart of
 # such a node never waits.
 member_marker() { printf '%s/.robustmq-chart/raft-member' "${RMQ_DATA_DIR:-/robustmq/data}"; }
+
+# raft_shards JSON: one line per shard of an openraft metrics map: "<shard> <state> <current_leader> <configs>".
+# Shards are cut at their names (each metrics object starts with "running_state"), because the order of the shards
+# differs from node to node (a HashMap in the server).
+raft_shards() {
+  local seg name state leader cfg
+  sed -E 's/"([a-z]+_[0-9]+)"[[:space:]]*:[[:space:]]*\{[[:space:]]*"running_state"/\n\1 /g' <<<"$1" | tail -n +2 |
+    while IFS= read -r seg; do
+      name=${seg%% *}
+      state=$(raft_states "$seg" | head -n 1)
+      leader=$(raft_leaders "$seg" | head -n 1)
+      cfg=$(raft_configs "$seg" | head -n 1)
+      printf '%s %s %s %s\n' "$name" "${state:-?}" "${leader:-?}" "${cfg:-?}"
+    done
+}

@@ -80,6 +80,52 @@ cluster_view() {
   fi
 }
 
+
+# join_verdict: prints why this node must wait and fails, or prints what it found and succeeds. Uses $info (the cluster
+# as seen through the join target).
+join_verdict() {
+  local shards=() line name state leader cfg missing='' target_voter=true self_member=true l lview lines st i
+  mapfile -t shards < <(raft_shards "$info")
+  ((${#shards[@]} > 0)) || { echo "no Raft metrics through $target_host yet: ${info:0:200}"; return 1; }
+  declare -A lead=()
+  for line in "${shards[@]}"; do
+    read -r name state leader cfg <<<"$line"
+    [[ $leader =~ ^[0-9]+$ ]] || { echo "shard $name has no leader (election running)"; return 1; }
+    [ "$leader" != "$broker_id" ] || { echo "the cluster still names this node ($broker_id) as leader of $name: stale view after a restart, waiting for an election"; return 1; }
+    lead[$name]=$leader
+    config_has_voter "$cfg" "$target_id" || target_voter=false
+    config_has_voter "$cfg" "$broker_id" || self_member=false
+    for ((i = 0; i < self_pos; i++)); do config_has_voter "$cfg" "${meta_ids[$i]}" || [[ $missing == *" ${meta_ids[$i]}"* ]] || missing+=" ${meta_ids[$i]}"; done
+  done
+  local leaders=("${lead[@]}")
+  local distinct
+  distinct=$(printf '%s\n' "${leaders[@]}" | sort -u | paste -sd ' ')
+  if ! $self_member; then
+    # a new member joins every shard through one JoinCluster call: one node must lead them all
+    [ "$(wc -w <<<"$distinct")" = 1 ] || { echo "the shards do not share one leader (leaders: $distinct); a join would be refused by some shard"; return 1; }
+    $target_voter || { echo "join target $target_host (broker_id $target_id) is not a voter yet"; return 1; }
+    [ -z "$missing" ] || { echo "waiting for the voters before this one to join (missing:$missing)"; return 1; }
+  fi
+  # every named leader must confirm, from its own Raft view, that it leads the shards it is named for
+  for l in $distinct; do
+    local addr
+    addr=$(addr_of "$l") || { echo "leader $l is not in meta_addrs"; return 1; }
+    lview=$(grpc_status "${addr%:*}" "${addr##*:}") || { echo "leader $l ($addr) does not answer: $lview"; return 1; }
+    mapfile -t lines < <(raft_shards "$lview")
+    for name in "${!lead[@]}"; do
+      [ "${lead[$name]}" = "$l" ] || continue
+      st=''
+      for line in "${lines[@]}"; do [ "${line%% *}" = "$name" ] && { read -r _ st _ _ <<<"$line"; }; done
+      [ "$st" = Leader ] || { echo "node $l does not confirm it leads $name (its state: ${st:-unknown}); waiting for an election"; return 1; }
+    done
+  done
+  if $self_member; then
+    echo "broker_id $broker_id is already a voter of every shard (it lost its data): leaders ${distinct} confirmed; starting, the leaders re-replicate to it"
+  else
+    echo "cluster ready: leader ${distinct}, every voter before this one joined; starting, the server joins through $target_host (broker_id $target_id)"
+  fi
+}
+
 waited_since=$SECONDS
 alone_since=$SECONDS
 last_log=-9999
@@ -105,45 +151,10 @@ while :; do
       reason="no other voter reachable yet; waiting for ${meta_hosts[0]%:*} (broker_id ${meta_ids[0]}) to bootstrap"
     fi
   elif cluster_view "$target_host" "$target_port"; then
-    mapfile -t leaders < <(raft_leaders "$info")
-    mapfile -t configs < <(raft_configs "$info")
-    if ((${#leaders[@]} == 0)); then
-      reason="no Raft metrics through $target_host yet: ${info:0:200}"
-    else
-      leader=${leaders[0]}
-      same=true
-      for l in "${leaders[@]}"; do [ "$l" = "$leader" ] || same=false; done
-      missing=''
-      for ((i = 0; i < self_pos; i++)); do
-        for cfg in "${configs[@]}"; do config_has_voter "$cfg" "${meta_ids[$i]}" || { missing+=" ${meta_ids[$i]}"; break; }; done
-      done
-      target_voter=true
-      for cfg in "${configs[@]}"; do config_has_voter "$cfg" "$target_id" || target_voter=false; done
-      if [ "$leader" = null ] || ! $same; then
-        reason="the shards do not share one leader (leaders: ${leaders[*]}); a join would be refused by some shard"
-      elif [ "$leader" = "$broker_id" ]; then
-        reason="the cluster still names this node ($broker_id) as leader: stale view after a restart, waiting for an election"
-      elif ((${#configs[@]} != ${#leaders[@]})); then
-        reason="membership of some shard not readable through $target_host"
-      elif ! $target_voter; then
-        reason="join target $target_host (broker_id $target_id) is not a voter yet (configs: ${configs[*]})"
-      elif [ -n "$missing" ]; then
-        reason="waiting for the voters before this one to join (missing:$missing; configs: ${configs[*]})"
-      elif ! leader_addr=$(addr_of "$leader"); then
-        reason="leader $leader is not in meta_addrs"
-      elif ! lview=$(grpc_status "${leader_addr%:*}" "${leader_addr##*:}"); then
-        reason="leader $leader ($leader_addr) does not answer: $lview"
-      else
-        mapfile -t lstates < <(raft_states "$lview")
-        confirmed=$((${#lstates[@]} == ${#leaders[@]}))
-        for st in "${lstates[@]}"; do [ "$st" = Leader ] || confirmed=0; done
-        if ((confirmed)); then
-          log "cluster ready: leader $leader, voters ${configs[0]}; starting, the server joins through $target_host (broker_id $target_id)"
-          exit 0
-        fi
-        reason="node $leader does not confirm it leads every shard (its states: ${lstates[*]:-none}); waiting for an election"
-      fi
-    fi
+    reason=$(join_verdict) && {
+      log "$reason"
+      exit 0
+    }
   fi
   elapsed=$((SECONDS - waited_since))
   if ((SECONDS - last_log >= WAIT_LOG)); then
