@@ -6,16 +6,12 @@ import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { formatCommand, rollbackArgv } from '../core/flags.js';
 import { historyLines, kubeOf, releaseHistory, rollbackAndWatch, type HistoryRow } from '../flows/deploy.js';
 import { printSmoke, smoke } from '../flows/smoke.js';
-import { gatherFacts, helmInfo } from './shared.js';
+import { helmAndReachableCluster } from './shared.js';
 
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;
   const t = ctx.term;
-  const helm = await helmInfo(ctx);
-  const facts = await gatherFacts(ctx, { offline: false });
-  if (!facts.reachable) {
-    throw new UserError(`cannot reach the Kubernetes API${facts.context ? ` of context ${facts.context}` : ''}: ${facts.unreachableReason ?? 'no answer'}`, { exitCode: ExitCode.preflight, hint: 'check --kube-context/--kubeconfig' });
-  }
+  const { helm, facts } = await helmAndReachableCluster(ctx);
   const history = await releaseHistory(ctx, helm, o.release, o.namespace);
   if (!history || history.length === 0) {
     throw new UserError(`release ${o.release} not found in namespace ${o.namespace}${facts.context ? ` (context ${facts.context})` : ''}`, { exitCode: ExitCode.preflight, hint: 'check --release/-n/--kube-context' });

@@ -104,6 +104,16 @@ export async function helmInfo(ctx: Context): Promise<HelmInfo> {
   return detectHelm(ctx.options.helm, { env: ctx.term.childEnv, signal: ctx.signal });
 }
 
+/** What the commands that act on an existing release need first: helm, and a cluster that answers (else exit 3). */
+export async function helmAndReachableCluster(ctx: Context): Promise<{ helm: HelmInfo; facts: Facts }> {
+  const helm = await helmInfo(ctx);
+  const facts = await gatherFacts(ctx, { offline: false });
+  if (!facts.reachable) {
+    throw new UserError(`cannot reach the Kubernetes API${facts.context ? ` of context ${facts.context}` : ''}: ${facts.unreachableReason ?? 'no answer'}`, { exitCode: ExitCode.preflight, hint: 'check --kube-context/--kubeconfig' });
+  }
+  return { helm, facts };
+}
+
 export const OFFLINE_REASON = 'no cluster contact (--dry-run/render)';
 
 export async function gatherFacts(ctx: Context, o: { offline: boolean; namespace?: string; release?: string }): Promise<Facts> {

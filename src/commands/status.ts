@@ -10,7 +10,7 @@ import { kubeOf, releaseHistory, releaseStatus } from '../flows/deploy.js';
 import { computedValues, raftCheck, topologyFromValues } from '../flows/smoke.js';
 import { snapshotOnce, verdictOf } from '../flows/watch.js';
 import type { Kube } from '../shell/kube.js';
-import { gatherFacts, helmInfo } from './shared.js';
+import { helmAndReachableCluster } from './shared.js';
 
 interface EndpointSlice extends K8sObject {
   endpoints?: { conditions?: { ready?: boolean } }[];
@@ -46,11 +46,7 @@ async function services(kube: Kube, release: string, namespace: string): Promise
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;
   const t = ctx.term;
-  const helm = await helmInfo(ctx);
-  const facts = await gatherFacts(ctx, { offline: false });
-  if (!facts.reachable) {
-    throw new UserError(`cannot reach the Kubernetes API${facts.context ? ` of context ${facts.context}` : ''}: ${facts.unreachableReason ?? 'no answer'}`, { exitCode: ExitCode.preflight, hint: 'check --kube-context/--kubeconfig' });
-  }
+  const { helm, facts } = await helmAndReachableCluster(ctx);
   const st = await releaseStatus(ctx, helm, o.release, o.namespace);
   if (!st) {
     throw new UserError(`release ${o.release} not found in namespace ${o.namespace}${facts.context ? ` (context ${facts.context})` : ''}`, { exitCode: ExitCode.preflight, hint: 'check --release/-n/--kube-context' });

@@ -8,16 +8,12 @@ import { credentialsSecretName } from '../core/overlay.js';
 import { formatCommand, uninstallArgv } from '../core/flags.js';
 import { kubeOf, releaseStatus } from '../flows/deploy.js';
 import { run as runHelm } from '../shell/helm.js';
-import { gatherFacts, helmInfo } from './shared.js';
+import { helmAndReachableCluster } from './shared.js';
 
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;
   const t = ctx.term;
-  const helm = await helmInfo(ctx);
-  const facts = await gatherFacts(ctx, { offline: false });
-  if (!facts.reachable) {
-    throw new UserError(`cannot reach the Kubernetes API${facts.context ? ` of context ${facts.context}` : ''}: ${facts.unreachableReason ?? 'no answer'}`, { exitCode: ExitCode.preflight, hint: 'check --kube-context/--kubeconfig' });
-  }
+  const { helm, facts } = await helmAndReachableCluster(ctx);
   const kube = kubeOf(ctx);
   const st = await releaseStatus(ctx, helm, o.release, o.namespace);
   const secretName = credentialsSecretName(o.release);
