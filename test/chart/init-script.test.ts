@@ -85,7 +85,7 @@ function checkType(rust: string, value: any, key: string) {
   else if (FIXTURE.enums[key]) expect(FIXTURE.enums[key].values, key).toContain(value);
 }
 
-const CASES: { name: string; values: object; voters: number; roles: Record<string, number> }[] = [
+const CASES: { name: string; values: object; voters: number; roles: Record<string, number>; withEngine?: boolean }[] = [
   ...[1, 3, 5].map((n) => ({ name: `combined x${n}`, values: { topology: 'combined', combined: { replicaCount: n, metaReplicas: n } }, voters: n, roles: { combined: n } })),
   { name: 'combined x4, 3 voters', values: { topology: 'combined', combined: { replicaCount: 4, metaReplicas: 3 } }, voters: 3, roles: { combined: 4 } },
   ...[1, 3, 5].map((n) => ({
@@ -94,12 +94,19 @@ const CASES: { name: string; values: object; voters: number; roles: Record<strin
     voters: n,
     roles: { meta: n, broker: n, engine: n },
   })),
+  {
+    name: 'split 3/3/3 with role-pure meta and broker pods',
+    values: { topology: 'split', meta: { withEngine: false }, broker: { withEngine: false } },
+    voters: 3,
+    roles: { meta: 3, broker: 3, engine: 3 },
+    withEngine: false,
+  },
 ];
 
 const BASE: Record<string, number> = { combined: 1, meta: 1, broker: 1001, engine: 2001 };
 
 describe.each(HELMS)('helm $major', (helm) => {
-  describe.each(CASES)('$name', ({ values, voters, roles }) => {
+  describe.each(CASES)('$name', ({ values, voters, roles, withEngine = true }) => {
     it('renders a valid, complete server.toml for every pod', () => {
       const objs = render(helm, { values: [values] });
       const pods = renderAllPods(objs);
@@ -145,8 +152,9 @@ describe.each(HELMS)('helm $major', (helm) => {
         expect(t.broker_id).toBe(BASE[p.role]! + p.ordinal);
         expect(t.broker_ip).toBe(`${p.pod}.${p.pod.replace(/-\d+$/, '')}-headless.mq.svc.${DOMAIN}`);
         const isMeta = p.role === 'meta' || (p.role === 'combined' && p.ordinal < voters);
-        const isEngine = p.role === 'engine' || p.role === 'combined';
-        const expectedRoles = p.role === 'combined' ? [...(isMeta ? ['meta'] : []), 'broker', 'engine'] : [p.role];
+        // v0.4.11 needs the engine role on every node (README): meta and broker pods carry it unless withEngine=false
+        const isEngine = p.role === 'engine' || p.role === 'combined' || (p.role !== 'meta' && p.role !== 'broker' ? false : withEngine);
+        const expectedRoles = p.role === 'combined' ? [...(isMeta ? ['meta'] : []), 'broker', 'engine'] : p.role === 'engine' ? ['engine'] : withEngine ? [p.role, 'engine'] : [p.role];
         expect(t.roles).toEqual(expectedRoles);
         expect(t.storage_runtime.data_path).toEqual(isEngine ? ['/robustmq/data/engine'] : []);
         // meta_addrs: the same on every pod, every voter's stable FQDN, written in the server's (string) order

@@ -315,37 +315,42 @@ describe.each(HELMS)('helm $major', (helm) => {
   });
 
   describe('server entrypoint (run.sh)', () => {
-    it('raises the open-file limit and execs the server; repeats the wait only when the container restarts', async () => {
+    async function setupRun(roles = '["meta"]') {
       const dir = workdir();
       const state = join(dir, 'state');
       mkdirSync(state);
-      writeFileSync(join(dir, 'server.toml'), 'broker_id = 2\nroles = ["meta"]\n');
-      writeFileSync(join(dir, 'fake-server'), '#!/bin/bash\necho "server started: $*"\n', { mode: 0o755 });
+      writeFileSync(join(dir, 'server.toml'), `broker_id = 2\nroles = ${roles}\n`);
       const cluster = { leaders: [1, 1, 1], voters: [1] };
       const peer1 = await fakeGrpcWebFor(viewOf(cluster, 1));
-      const env = {
+      const env: Record<string, string> = {
         RMQ_CONFIG: join(dir, 'server.toml'),
         RMQ_STATE_DIR: state,
         RMQ_SERVER_BIN: join(dir, 'fake-server'),
         RMQ_META_ADDRS: `1=127.0.0.1:${peer1.port} 2=127.0.0.1:${await closedPort()}`,
         RMQ_DATA_DIR: join(dir, 'data'),
         RMQ_WAIT_POLL_SECONDS: '0.2',
-        RMQ_WAIT_TIMEOUT_SECONDS: '2',
+        RMQ_WAIT_TIMEOUT_SECONDS: '5',
+        RMQ_STARTUP_RETRY_DELAY_SECONDS: '0.1',
       };
+      const server = (script: string) => writeFileSync(join(dir, 'fake-server'), `#!/bin/bash\n${script}\n`, { mode: 0o755 });
+      return { dir, env, peer1, server };
+    }
+
+    it('raises the open-file limit, runs the server, and checks the cluster again before a later start of a non-voter', async () => {
+      const { dir, env, peer1, server } = await setupRun();
+      server('echo "server started: $*"');
       const first = await bashAsync(join(dir, 'run.sh'), env);
       expect(first.code, first.stderr).toBe(0);
       expect(first.stdout).toContain(`server started: --conf=${join(dir, 'server.toml')}`);
       expect(first.stderr).toMatch(/robustmq: open-file limit \d+/);
-      expect(first.stderr).not.toContain('waiting');
-      expect(peer1.calls.n).toBe(0);
-      // the server container restarts before the node became a voter: run.sh repeats the wait (gRPC views, no Secret),
-      // which passes here because node 1 confirms it leads every shard
+      expect(peer1.calls.n).toBe(0); // the init container already waited
+      // the container restarts before this node was seen as a voter: check again (gRPC views, no Secret)
       const second = await bashAsync(join(dir, 'run.sh'), env);
-      expect(second.stderr).toContain('robustmq: server container restarted');
+      expect(second.stderr).toContain('starting again before broker_id 2 was seen as a voter: checking the cluster first');
       expect(second.stderr).toContain('cluster ready: leader 1, every voter before this one joined');
       expect(second.stdout).toContain('server started');
       expect(peer1.calls.n).toBeGreaterThan(0);
-      // a node that has been a voter restarts without asking anyone
+      // a node that has been a voter starts without asking anyone
       mkdirSync(join(dir, 'data/.robustmq-chart'), { recursive: true });
       writeFileSync(join(dir, 'data/.robustmq-chart/raft-member'), '2');
       const before = peer1.calls.n;
@@ -353,12 +358,37 @@ describe.each(HELMS)('helm $major', (helm) => {
       expect(third.stderr).toContain('has been a Raft voter');
       expect(third.stdout).toContain('server started');
       expect(peer1.calls.n).toBe(before);
-      // a broker-only pod never waits
-      writeFileSync(join(dir, 'server.toml'), 'broker_id = 1001\nroles = ["broker"]\n');
-      rmSync(join(dir, 'data/.robustmq-chart'), { recursive: true });
-      const broker = await bashAsync(join(dir, 'run.sh'), env);
-      expect(broker.stdout).toContain('server started');
-      expect(broker.stderr).not.toContain('restarted');
+    });
+
+    it('restarts a server that fails during start-up, and gives its status back otherwise', async () => {
+      const { dir, env, server } = await setupRun('["broker", "engine"]');
+      // fails twice during start-up (v0.4.11 exits 1 when, e.g., no engine node has registered yet), then runs
+      server(`n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/count"; echo "attempt $((n + 1))"; [ "$n" -ge 2 ] || exit 1; exit 0`);
+      const r = await bashAsync(join(dir, 'run.sh'), env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual(['attempt 1', 'attempt 2', 'attempt 3']);
+      expect(r.stderr).toContain('server exited with 1 after 0s, during start-up; restarting in 0.1s (attempt 2 of 30)');
+      expect(r.stderr).not.toContain('checking the cluster'); // not a meta node
+      // beyond the start-up window, or after the retries, the container ends with the server's status
+      server('exit 7');
+      const gaveUp = await bashAsync(join(dir, 'run.sh'), { ...env, RMQ_STARTUP_RETRIES: '1' });
+      expect(gaveUp.code).toBe(7);
+      expect(gaveUp.stderr).toContain('server exited with 7 after 0s');
+    });
+
+    it('forwards SIGTERM to the server and exits with its status', async () => {
+      const { dir, env, server } = await setupRun('["broker", "engine"]');
+      server(`trap 'echo "server got TERM"; exit 0' TERM; echo ready > "${dir}/up"; while :; do sleep 0.1; done`);
+      const { spawn } = await import('node:child_process');
+      const p = spawn('bash', [join(dir, 'run.sh')], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => p.on('close', (c) => r(c)));
+      const { existsSync } = await import('node:fs');
+      while (!existsSync(join(dir, 'up'))) await new Promise((r) => setTimeout(r, 50));
+      p.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('server got TERM');
     });
   });
 

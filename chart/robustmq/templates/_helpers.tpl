@@ -152,12 +152,16 @@ nats-wss: {{ int $c.nats_runtime.wss_port }}
 {{- end -}}
 
 {{/* Which named ports a role listens on. Call with (dict "ctx" $ "role" "broker"); returns a space separated list. */}}
+{{- define "robustmq.roleHasEngine" -}}
+{{- if or (eq .role "combined") (eq .role "engine") (and (eq .role "meta") .ctx.Values.meta.withEngine) (and (eq .role "broker") .ctx.Values.broker.withEngine) -}}true{{- end -}}
+{{- end -}}
+
 {{- define "robustmq.rolePortNames" -}}
 {{- $names := list "grpc" "http" -}}
 {{- if or (eq .role "combined") (eq .role "broker") -}}
 {{- $names = concat $names (list "mqtt" "mqtts" "ws" "wss" "quic" "kafka" "amqp" "nats" "nats-tls" "nats-ws" "nats-wss") -}}
 {{- end -}}
-{{- if or (eq .role "combined") (eq .role "engine") -}}
+{{- if include "robustmq.roleHasEngine" . -}}
 {{- $names = append $names "storage" -}}
 {{- end -}}
 {{- join " " $names -}}

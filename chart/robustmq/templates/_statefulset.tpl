@@ -101,6 +101,8 @@ spec:
               value: {{ $role | quote }}
             - name: RMQ_ID_BASE
               value: {{ include "robustmq.idBase" . | quote }}
+            - name: RMQ_WITH_ENGINE
+              value: {{ ternary "true" "false" (eq (include "robustmq.roleHasEngine" .) "true") | quote }}
             - name: RMQ_META_REPLICAS
               value: {{ ternary (include "robustmq.metaCount" $ctx) "0" (eq $role "combined") | quote }}
             - name: RMQ_HOST_SUFFIX
@@ -328,7 +330,7 @@ spec:
       port: {{ $ports.http }}
       targetPort: http
       protocol: TCP
-    {{- if or (eq .role "combined") (eq .role "engine") }}
+    {{- if include "robustmq.roleHasEngine" . }}
     - name: storage
       port: {{ $ports.storage }}
       targetPort: storage

@@ -6,6 +6,7 @@
 #   RMQ_ROLE             combined | meta | broker | engine                      (required)
 #   RMQ_ID_BASE          broker_id of ordinal 0 of this role                     (required)
 #   RMQ_META_REPLICAS    combined only: ordinals below this also run meta
+#   RMQ_WITH_ENGINE      meta and broker: true when these pods also run the engine role
 #   RMQ_HOST_SUFFIX      <headless service>.<namespace>.svc.<clusterDomain>      (required)
 #   RMQ_META_ADDRS       "id=host:port ..." of every voter, in the server's iteration order   (required)
 #   POD_NAME, POD_INDEX  pod name and the apps.kubernetes.io/pod-index label (the ordinal; falls back to the name suffix)
@@ -46,8 +47,19 @@ case $ROLE in
     is_engine=true
     if ((ordinal < META_REPLICAS)); then is_meta=true roles='["meta", "broker", "engine"]'; else roles='["broker", "engine"]'; fi
     ;;
-  meta) is_meta=true roles='["meta"]' ;;
-  broker) roles='["broker"]' ;;
+  meta)
+    is_meta=true roles='["meta"]'
+    # RMQ_WITH_ENGINE: meta pods also run the engine role (chart value meta.withEngine; v0.4.11 needs an engine node
+    # before a meta-only node can finish its start-up, src/broker-server/src/lib.rs init_inner_topics)
+    if [ "${RMQ_WITH_ENGINE:-false}" = true ]; then is_engine=true roles='["meta", "engine"]'; fi
+    ;;
+  broker)
+    roles='["broker"]'
+    # RMQ_WITH_ENGINE (chart value broker.withEngine): v0.4.11 loads the storage cache only on engine nodes
+    # (src/broker-server/src/server.rs) but every node waits for the inner-topic shards in it at start-up
+    # (src/storage-engine/src/core/shard.rs create_shard_to_place), so a broker-only node exits
+    if [ "${RMQ_WITH_ENGINE:-false}" = true ]; then is_engine=true roles='["broker", "engine"]'; fi
+    ;;
   engine) is_engine=true roles='["engine"]' ;;
   *) die "unknown RMQ_ROLE '$ROLE'" ;;
 esac
