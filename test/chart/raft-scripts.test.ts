@@ -355,9 +355,29 @@ describe.each(HELMS)('helm $major', (helm) => {
       writeFileSync(join(dir, 'data/.robustmq-chart/raft-member'), '2');
       const before = peer1.calls.n;
       const third = await bashAsync(join(dir, 'run.sh'), env);
-      expect(third.stderr).toContain('has been a Raft voter');
+      expect(third.stderr).not.toContain('checking the cluster first'); // a voter is not "before being seen as a voter"
       expect(third.stdout).toContain('server started');
       expect(peer1.calls.n).toBe(before);
+    });
+
+    it('ends at once on SIGTERM while it waits for the cluster before a restart', async () => {
+      const { dir, env, server } = await setupRun();
+      server('echo "server started"');
+      // a restart of a non-voter whose peers never answer: the wait would last until the pod is killed
+      writeFileSync(join(env.RMQ_STATE_DIR!, '.robustmq-started'), '');
+      const { spawn } = await import('node:child_process');
+      const p = spawn('bash', [join(dir, 'run.sh')], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, RMQ_META_ADDRS: `1=127.0.0.1:${await closedPort()} 2=127.0.0.1:${await closedPort()}`, RMQ_WAIT_TIMEOUT_SECONDS: '0', RMQ_RESTART_BOOTSTRAP_GRACE_SECONDS: '600' },
+      });
+      let err = '';
+      let out = '';
+      p.stderr.on('data', (d) => (err += d));
+      p.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => p.on('close', (c) => r(c)));
+      while (!err.includes('checking the cluster first')) await new Promise((r) => setTimeout(r, 50));
+      p.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(out).not.toContain('server started');
     });
 
     it('restarts a server that fails during start-up, and gives its status back otherwise', async () => {

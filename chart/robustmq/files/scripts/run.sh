@@ -9,7 +9,7 @@
 #   restarted here after RMQ_STARTUP_RETRY_DELAY_SECONDS (3), up to RMQ_STARTUP_RETRIES (30) times. Any other exit ends the container.
 # - Before every start of a meta node that has not been a voter yet (no marker from ready.sh) other than the first one
 #   (the init container did that), repeats the wait of raft-wait.sh, so a retry never bootstraps a second cluster or
-#   joins through a node that cannot take it.
+#   joins through a node that cannot take it. SIGTERM ends that wait at once.
 # - Forwards SIGTERM/SIGINT to the server and exits with its status.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONFIG=${RMQ_CONFIG:-/robustmq/config/server.toml}
@@ -29,17 +29,38 @@ is_meta=false
 grep -q '^roles = .*"meta"' "$CONFIG" && [ -n "${RMQ_META_ADDRS:-}" ] && is_meta=true
 broker_id=$(sed -n 's/^broker_id = \([0-9][0-9]*\)$/\1/p' "$CONFIG")
 
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
 child=''
 stopping=''
 trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
 
+# Runs a command in the background and waits for it, so that SIGTERM is handled at once: bash runs a trap only
+# after a foreground child exits, and the wait below may last until the pod's grace period ends in a SIGKILL.
+run_interruptibly() {
+  "$@" &
+  child=$!
+  local rc
+  while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break
+  done
+  child=''
+  return "$rc"
+}
+
 attempt=0
 while :; do
   if $is_meta; then
-    if [ -f "$STATE_DIR/.robustmq-started" ]; then
+    if [ -f "$STATE_DIR/.robustmq-started" ] && [ ! -f "$(member_marker)" ]; then
       say "starting again before broker_id $broker_id was seen as a voter: checking the cluster first"
       # the peers had the init container's full grace period already: a short one is enough here
-      RMQ_BROKER_ID=$broker_id RMQ_BOOTSTRAP_GRACE_SECONDS=${RMQ_RESTART_BOOTSTRAP_GRACE_SECONDS:-3} bash "$here/raft-wait.sh" || exit 1
+      RMQ_BROKER_ID=$broker_id RMQ_BOOTSTRAP_GRACE_SECONDS=${RMQ_RESTART_BOOTSTRAP_GRACE_SECONDS:-3} run_interruptibly bash "$here/raft-wait.sh"
+      rc=$?
+      [ -n "$stopping" ] && exit 143
+      ((rc == 0)) || exit 1
     fi
     touch "$STATE_DIR/.robustmq-started" 2>/dev/null || true
   fi
@@ -58,7 +79,8 @@ while :; do
   if ((rc != 0 && lived < STARTUP_SECONDS && attempt < STARTUP_RETRIES)); then
     attempt=$((attempt + 1))
     say "server exited with $rc after ${lived}s, during start-up; restarting in ${RETRY_DELAY}s (attempt $attempt of $STARTUP_RETRIES)"
-    sleep "$RETRY_DELAY"
+    run_interruptibly sleep "$RETRY_DELAY"
+    [ -n "$stopping" ] && exit 143
     continue
   fi
   say "server exited with $rc after ${lived}s"
