@@ -12,8 +12,10 @@ export function validateReplicas(v: unknown, o: { voters: boolean; prod: boolean
   const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n)) return `must be a whole number, not ${JSON.stringify(v)}`;
   if (n < 1) return 'must be at least 1';
-  if (n > 99) return 'must be at most 99';
+  // the chart's broker_id ranges give each role 1000 ids (meta 1.., broker 1001.., engine 2001..)
+  if (n > 1000) return 'must be at most 1000';
   if (o.voters) {
+    if (n > 9) return 'at most 9 meta voters (more slows every Raft write, and ids above 9 break the order of meta_addrs)';
     if (n % 2 === 0) return `meta voters must be odd (Raft needs a majority): ${n - 1} or ${n + 1}`;
     if (o.prod && n < 3) return 'prod needs at least 3 meta voters to survive losing one';
   }

@@ -47,7 +47,9 @@ describe('validators', () => {
     expect(validateReplicas(4, { voters: true, prod: false })).toBe('meta voters must be odd (Raft needs a majority): 3 or 5');
     expect(validateReplicas(4, { voters: false, prod: true })).toBe(true);
     expect(validateReplicas(0, { voters: false, prod: false })).toBe('must be at least 1');
-    expect(validateReplicas(100, { voters: false, prod: false })).toBe('must be at most 99');
+    expect(validateReplicas(300, { voters: false, prod: false })).toBe(true);
+    expect(validateReplicas(1001, { voters: false, prod: false })).toBe('must be at most 1000');
+    expect(validateReplicas(11, { voters: true, prod: false })).toMatch(/^at most 9 meta voters/);
     expect(validateReplicas('2.5', { voters: false, prod: false })).toBe('must be a whole number, not "2.5"');
     expect(validateReplicas('', { voters: false, prod: false })).toBe('must be a whole number, not ""');
   });
