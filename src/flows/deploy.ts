@@ -39,6 +39,8 @@ export interface DeployRequest {
 }
 
 const TICK_MS = 1000;
+/** At most this often is the pod state judged while events stream in: the bound on the added latency. */
+const JUDGE_INTERVAL_MS = 100;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function kubeOf(ctx: Context): Kube {
@@ -459,11 +461,18 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   let changed: () => void = () => undefined;
   const unsubscribe = watch.onChange(() => changed());
   let healthySummary: string | undefined;
+  let judgedAt = 0;
   try {
     while (!helmDone) {
       const change = new Promise<void>((resolve) => (changed = resolve));
       await Promise.race([hp, sleep(TICK_MS), change]);
       if (helmDone) break;
+      // A rollout of hundreds of pods is a burst of thousands of events: judge the burst, not every event in it
+      // (bench P5 measured 4.2 s of CPU at 300 pods judging each one).
+      const wait = JUDGE_INTERVAL_MS - (Date.now() - judgedAt);
+      if (wait > 0) await Promise.race([hp, sleep(wait)]);
+      if (helmDone) break;
+      judgedAt = Date.now();
       last = verdictOf(watch.snapshot(), { now: Date.now(), since: start });
       if (last.status === 'healthy' && healthySummary === undefined && (!stsBefore || rolledOutSince(stsBefore, watch.snapshot().statefulSets))) {
         // said as soon as it is seen; helm's own --wait still has to agree before the run counts as done
