@@ -28,6 +28,19 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// Values files that ship in the package, parsed now with the same parser and options the CLI uses, keyed by the
+// hash of their text (src/commands/shared.ts parsedAtBuild): the CLI skips parsing them at run time.
+const { parse } = await import('yaml');
+const { createHash } = await import('node:crypto');
+const { readdirSync, writeFileSync } = await import('node:fs');
+const shipped = [join(root, 'chart', 'robustmq', 'values.yaml'), ...readdirSync(join(root, 'presets')).filter((f) => f.endsWith('.yaml')).map((f) => join(root, 'presets', f))];
+const prebuilt = {};
+for (const file of shipped) {
+  const text = readFileSync(file, 'utf8');
+  prebuilt[createHash('sha256').update(text).digest('hex')] = parse(text, { prettyErrors: true }) ?? {};
+}
+writeFileSync(join(root, 'dist', 'values-cache.json'), JSON.stringify(prebuilt));
+
 if (process.argv.includes('--analyze')) {
   const { analyzeMetafile } = await import('esbuild');
   console.log(await analyzeMetafile(result.metafile));

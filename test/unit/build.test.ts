@@ -1,9 +1,10 @@
 // The bundle (npm test builds first): the launcher, lazy loading, no runtime dependencies.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { helmPath } from '../support/tools.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const dist = join(root, 'dist');
@@ -58,5 +59,38 @@ describe('bundle', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('Error: unknown flag --frobnicate\nhint: see robustmq-install --help\n');
+  });
+});
+
+describe('values parsed at build time', () => {
+  it('holds the shipped chart values and every preset, exactly as the YAML parser reads them', async () => {
+    const { parse } = await import('yaml');
+    const { createHash } = await import('node:crypto');
+    const { readdirSync } = await import('node:fs');
+    const prebuilt = JSON.parse(readFileSync(join(dist, 'values-cache.json'), 'utf8')) as Record<string, unknown>;
+    const shipped = [join(root, 'chart/robustmq/values.yaml'), ...readdirSync(join(root, 'presets')).filter((f) => f.endsWith('.yaml')).map((f) => join(root, 'presets', f))];
+    expect(shipped.length).toBeGreaterThanOrEqual(4);
+    for (const file of shipped) {
+      const text = readFileSync(file, 'utf8');
+      expect(prebuilt[createHash('sha256').update(text).digest('hex')], file).toEqual(parse(text));
+    }
+  });
+
+  it('gives render the same overlay as parsing at run time', () => {
+    const helm = helmPath(4);
+    const render = (cacheFile: string | undefined) => {
+      const out = join(root, '.cache', `render-${cacheFile ? 'prebuilt' : 'parsed'}-${process.pid}`);
+      const r = spawnSync(process.execPath, [join(root, 'bin/robustmq-install.js'), 'render', '--preset', 'prod', '--out-dir', out, '--yes', '--helm', helm], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(join(out, 'values.yaml'), 'utf8').replace(/^# date: .*$/m, '');
+    };
+    const withCache = render('prebuilt');
+    const saved = readFileSync(join(dist, 'values-cache.json'), 'utf8');
+    try {
+      writeFileSync(join(dist, 'values-cache.json'), '{}');
+      expect(render(undefined)).toBe(withCache);
+    } finally {
+      writeFileSync(join(dist, 'values-cache.json'), saved);
+    }
   });
 });
