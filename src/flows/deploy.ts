@@ -442,6 +442,10 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     throw e;
   }
 
+  // What every debug bundle of this run has; each failure adds its summary, verdict and snapshot.
+  const bundleOf = (what: Pick<BundleRequest, 'summary' | 'verdict' | 'snapshot'>) =>
+    writeDebugBundle(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, secretName: secret.name, overlayYaml: plan.overlayYaml, knownSecrets, ...what });
+
   // 3. helm with its own --wait, the watch alongside
   const start = Date.now();
   const progress = new Progress(ctx);
@@ -507,17 +511,10 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
         for (const l of redact(logs).trimEnd().split('\n')) t.line(`    ${l}`);
       }
     }
-    const bundle = await writeDebugBundle(ctx, {
-      kube,
-      helm,
-      release: plan.release,
-      namespace: plan.namespace,
-      secretName: secret.name,
-      overlayYaml: plan.overlayYaml,
+    const bundle = await bundleOf({
       summary: `${action} of ${plan.release} failed: ${describeFailure(f)}\n\nhelm command: ${[helm.path, ...step.argv].join(' ')}\n`,
       verdict: failure,
       snapshot: watch.snapshot(),
-      knownSecrets,
     });
     if (bundle && !t.json) t.line(`  debug bundle: ${bundle}`);
     if (!t.json) t.line(`  stopping helm (one SIGTERM; helm marks the release failed)…`);
@@ -578,17 +575,10 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     }
     const st = await releaseStatus(ctx, helm, plan.release, plan.namespace);
     const bundle = st
-      ? await writeDebugBundle(ctx, {
-          kube,
-          helm,
-          release: plan.release,
-          namespace: plan.namespace,
-          secretName: secret.name,
-          overlayYaml: plan.overlayYaml,
+      ? await bundleOf({
           summary: `${action} of ${plan.release} failed: ${why}\n\nhelm stderr:\n${r.stderr}\n`,
           ...(v ? { verdict: v } : {}),
           ...(snap ? { snapshot: snap } : {}),
-          knownSecrets,
         })
       : undefined;
     if (bundle && !t.json) t.line(`  debug bundle: ${bundle}`);
@@ -607,7 +597,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   if (v.status !== 'healthy') {
     const why = `helm reported success but the pods are not all Ready: ${v.summary}; ${notReadyLines(v).join('; ')}`;
     if (!t.json) t.error(why);
-    const bundle = await writeDebugBundle(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, secretName: secret.name, overlayYaml: plan.overlayYaml, summary: `${why}\n`, verdict: v, snapshot: snap, knownSecrets });
+    const bundle = await bundleOf({ summary: `${why}\n`, verdict: v, snapshot: snap });
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: v, failure: why, ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
     return finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name });
   }
@@ -615,7 +605,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   const sm = await smoke(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, timeout: ctx.options.timeout });
   printSmoke(ctx, sm);
   if (sm.status === 'failed') {
-    const bundle = await writeDebugBundle(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, secretName: secret.name, overlayYaml: plan.overlayYaml, summary: `${sm.lines.join('\n')}\n`, verdict: { health: v, smoke: sm }, snapshot: snap, knownSecrets });
+    const bundle = await bundleOf({ summary: `${sm.lines.join('\n')}\n`, verdict: { health: v, smoke: sm }, snapshot: snap });
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: v, failure: sm.lines.join('\n'), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), smoke: sm, secret };
     return finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name });
   }
