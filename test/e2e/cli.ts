@@ -103,15 +103,8 @@ export function kubectlTry(args: string[], input?: string) {
 
 /** helm 3 or 4 against the control plane. */
 export function helm(major: HelmMajor, args: string[], o: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helmPath(major), [...args, '--kubeconfig', controlPlane().kubeconfig], { cwd: o.cwd ?? ROOT, env: { ...process.env, KUBECONFIG: controlPlane().kubeconfig, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  const kubeconfig = controlPlane().kubeconfig;
+  return helmLocal(major, [...args, '--kubeconfig', kubeconfig], { ...o, env: { KUBECONFIG: kubeconfig } });
 }
 
 /** helm commands that don't take --kubeconfig (package, repo index, registry, push with its own flags). */
