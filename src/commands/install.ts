@@ -10,7 +10,12 @@ import { generateCredentials } from '../core/overlay.js';
 import { plan as makePlan, type Plan, type PlanInput } from '../core/plan.js';
 import type { Values } from '../core/values.js';
 import { summarizePreset } from '../core/presets.js';
-import { assertNoProblems, assertReplaceable, gatherFacts, helmInfo, loadChartDefaults, loadPreset, planInput, planJson, printPlan, resolveChartOption, writeSafely } from './shared.js';
+import { gatherFacts, helmInfo } from '../flows/cluster.js';
+import { assertNoProblems, planJson, printPlan } from '../flows/plan-report.js';
+import { loadChartDefaults, resolveChartOption } from '../inputs/chart-source.js';
+import { planInput } from '../inputs/plan-input.js';
+import { loadPreset } from '../inputs/values-files.js';
+import { assertReplaceable, writeSafely } from '../shell/files.js';
 import { chooseByWizard, type PromptDriver } from './wizard.js';
 
 export async function run(ctx: Context, driver?: PromptDriver): Promise<number> {
@@ -59,7 +64,7 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   let current = facts;
   if (current.existingRelease?.status.startsWith('pending-')) {
     // guided recovery (history + offer a rollback to the last deployed revision); afterwards the release exists
-    const { recoverPending } = await import('../flows/deploy.js');
+    const { recoverPending } = await import('../flows/release.js');
     await recoverPending(rctx, helm, release, namespace);
     current = await gatherFacts(rctx, { offline: false, release, namespace });
     p = makePlan(makeInput(current));
@@ -73,7 +78,7 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   assertReplaceable(rctx, o.valuesOut, 'overlay');
 
   // validate before asking: preflight proves the plan against the cluster, then the confirm
-  const { gatherPreflight, printResults, assertPreflight } = await import('./preflight.js');
+  const { gatherPreflight, printResults, assertPreflight } = await import('../flows/preflight.js');
   if (!t.json) t.line(t.style('bold', 'Preflight'));
   const { results } = await gatherPreflight(rctx, { mode: 'install', plan: p, helm, facts: current, smoke: !o.skipSmoke });
   if (!t.json) printResults(rctx, results);

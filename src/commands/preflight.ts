@@ -1,185 +1,21 @@
-// `robustmq-install preflight`: the checks only. Also the gatherer the deploy flow runs before touching anything.
-// Evidence comes from the cluster (kubectl, same kubeconfig/context as helm) and the rendered chart (helm template);
-// the judging is pure (src/core/preflight.ts). Exit 3 when a check of severity error fails.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `robustmq-install preflight`: the checks only (src/flows/preflight.ts gathers them). Exit 3 when a check of
+// severity error fails.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { ExitCode, UserError } from '../core/errors.js';
-import type { Facts } from '../core/facts.js';
-import { getValuesArgv, historyArgv } from '../core/flags.js';
-import { plan as makePlan, type Plan } from '../core/plan.js';
-import {
-  accessNeeds,
-  checkApi,
-  checkCrds,
-  checkDryRun,
-  checkHelmVersion,
-  checkKubeVersion,
-  checkLeftovers,
-  checkRbac,
-  checkRelease,
-  checkStorage,
-  crdNeedsFromManifests,
-  failed,
-  formatResults,
-  parseManifests,
-  storageNeedsFromManifests,
-  type CheckResult,
-} from '../core/preflight.js';
+import { ExitCode } from '../core/errors.js';
+import { getValuesArgv } from '../core/flags.js';
+import { plan as makePlan } from '../core/plan.js';
+import { failed } from '../core/preflight.js';
 import type { Values } from '../core/values.js';
-import { kubeFor } from '../shell/facts.js';
-import { run as runHelm, type HelmInfo } from '../shell/helm.js';
-import { assertNoProblems, gatherFacts, helmInfo, loadPreset, planInput, resolveChartOption } from './shared.js';
-
-export interface PreflightInput {
-  mode: 'install' | 'upgrade';
-  plan: Plan;
-  helm: HelmInfo;
-  facts: Facts;
-  /** the RobustMQ check and helm test will run (adds their permissions, as warnings) */
-  smoke: boolean;
-}
-
-export interface PreflightOutcome {
-  results: CheckResult[];
-  /** `helm template` output, when rendering worked */
-  manifests?: string;
-}
-
-function parseKubeVersion(v: string | undefined): { major: number; minor: number; gitVersion: string } | undefined {
-  const m = v ? /^v?(\d+)\.(\d+)/.exec(v) : null;
-  return m ? { major: Number(m[1]), minor: Number(m[2]), gitVersion: v! } : undefined;
-}
-
-/** Runs every check the plan lists, in order; stops early only where later checks cannot run (no API, no render). */
-export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<PreflightOutcome> {
-  const { plan, helm, facts } = i;
-  const env = ctx.term.childEnv;
-  const results: CheckResult[] = [checkHelmVersion(helm.version, helm.path)];
-  results.push(checkApi({ reachable: facts.reachable, error: facts.unreachableReason, context: facts.context ?? ctx.options.kubeContext, server: facts.server }));
-  if (!facts.reachable) return { results };
-  results.push(checkKubeVersion(parseKubeVersion(facts.kubeVersion)));
-
-  for (const p of plan.problems.filter((x) => x.kind === 'preflight')) {
-    results.push({ id: p.id, title: p.id, severity: 'error', status: 'fail', message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
-  }
-
-  // --repo-url: the private repo entry must exist before helm can render from it (touches helm's repo config only).
-  for (const step of plan.helm.filter((x) => x.argv[0] === 'repo')) {
-    const rr = await runHelm(helm.path, step.argv, { env, signal: ctx.signal });
-    if (rr.exitCode !== 0) {
-      results.push({ id: 'chart-source', title: 'chart repository', severity: 'error', status: 'fail', message: `${step.purpose} failed: ${rr.stderr.trim().split('\n').slice(-2).join(' | ')}`, hint: 'check --repo-url (and --ca-file for a private CA)' });
-      return { results };
-    }
-  }
-
-  // Rendered from the plan's overlay in a private temp file: the real overlay may not be written yet (preflight
-  // runs before the confirm), and must not be written by a check.
-  const tmp = mkdtempSync(join(tmpdir(), 'robustmq-preflight-'));
-  let r;
-  try {
-    const valuesFile = join(tmp, 'values.yaml');
-    writeFileSync(valuesFile, plan.overlayYaml, { mode: 0o600 });
-    const argv = plan.template.argv.map((a) => (a === plan.valuesFile ? valuesFile : a));
-    r = await runHelm(helm.path, argv, { env, signal: ctx.signal });
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  if (r.exitCode !== 0) {
-    const lines = r.stderr.trim().split('\n').filter(Boolean);
-    results.push({ id: 'render', title: 'render the chart', severity: 'error', status: 'fail', message: `helm template failed: ${lines.slice(0, 4).join(' | ')}`, hint: 'fix the values named in the error' });
-    return { results };
-  }
-  const manifests = r.stdout;
-  const objects = parseManifests(manifests);
-  const kube = kubeFor({ kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, env });
-  const ns = plan.namespace;
-  const nsExists = facts.namespaceExists !== false;
-
-  const needs = accessNeeds(objects, { namespace: ns, namespaceExists: nsExists, smoke: i.smoke });
-  try {
-    const reviews = await kube.accessReviews(needs);
-    results.push(checkRbac(needs.map((n, k) => ({ ...n, allowed: reviews[k]!.allowed, reason: reviews[k]!.reason }))));
-  } catch (e) {
-    results.push({ id: 'rbac', title: 'permissions (SelfSubjectAccessReview)', severity: 'error', status: 'fail', message: `SelfSubjectAccessReview failed: ${(e as Error).message}` });
-  }
-
-  try {
-    // Listed here rather than taken from the facts, so a permission problem is told apart from "no classes".
-    results.push(checkStorage(storageNeedsFromManifests(objects), await kube.storageClasses()));
-  } catch (e) {
-    results.push({ id: 'storage-class', title: 'StorageClass', severity: 'warning', status: 'fail', message: `could not list StorageClasses: ${(e as Error).message}` });
-  }
-  try {
-    results.push(checkCrds(crdNeedsFromManifests(objects), await kube.crdNames()));
-  } catch (e) {
-    results.push({ id: 'crds', title: 'CRDs for enabled features', severity: 'warning', status: 'fail', message: `could not list CRDs: ${(e as Error).message}` });
-  }
-
-  const rel = facts.existingRelease;
-  let lastDeployed: number | undefined;
-  if (rel && rel.status !== 'deployed') lastDeployed = await lastGoodRevision(ctx, helm, plan.release, ns);
-  results.push(checkRelease({ status: rel?.status, revision: rel?.revision, lastDeployed }, { mode: i.mode, release: plan.release, namespace: ns }));
-
-  let pvcs: string[] = [];
-  if (nsExists) {
-    try {
-      pvcs = (await kube.list('persistentvolumeclaims', { namespace: ns, selector: `app.kubernetes.io/instance=${plan.release}` })).map((p) => p.metadata.name);
-    } catch {
-      // permission problems are reported by the rbac check
-    }
-  }
-  results.push(checkLeftovers({ releaseExists: !!rel, pvcs, secretExists: facts.credentialsSecretExists === true, secretName: plan.secret.name, release: plan.release }));
-
-  const dry = await kube.dryRunApply(
-    objects.map((o) => o.raw),
-    ns,
-    { namespaceExists: nsExists },
-  );
-  let enforce: string | undefined;
-  if (nsExists) {
-    const nsObj = await kube.getObject('namespace', ns).catch(() => undefined);
-    enforce = nsObj?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
-  }
-  results.push(checkDryRun(dry, objects.length, enforce ? { enforce } : {}));
-  return { results, manifests };
-}
-
-/** The newest revision in helm history whose status is deployed or superseded (what a rollback can return to). */
-export async function lastGoodRevision(ctx: Context, helm: HelmInfo, release: string, namespace: string): Promise<number | undefined> {
-  const h = await runHelm(helm.path, historyArgv({ release, namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, max: 50 }), { env: ctx.term.childEnv });
-  if (h.exitCode !== 0) return undefined;
-  try {
-    const rows = JSON.parse(h.stdout) as { revision: number; status: string }[];
-    return rows
-      .filter((r) => r.status === 'deployed' || r.status === 'superseded')
-      .map((r) => r.revision)
-      .sort((a, b) => b - a)[0];
-  } catch {
-    return undefined;
-  }
-}
-
-export function printResults(ctx: Context, results: CheckResult[]): void {
-  const t = ctx.term;
-  for (const line of formatResults(results)) {
-    if (line.startsWith('FAIL')) t.line(t.style('red', line));
-    else if (line.startsWith('warn')) t.line(t.style('yellow', line));
-    else t.line(line);
-  }
-}
-
-/** Prints the results; throws a preflight UserError (exit 3) naming the first failed check. */
-export function assertPreflight(ctx: Context, results: CheckResult[]): void {
-  const bad = failed(results);
-  if (bad.length === 0) return;
-  const first = bad[0]!;
-  throw new UserError(`preflight failed: ${first.id}: ${first.message}${bad.length > 1 ? ` (and ${bad.length - 1} more failed check${bad.length > 2 ? 's' : ''}: ${bad.slice(1).map((b) => b.id).join(', ')})` : ''}`, {
-    exitCode: ExitCode.preflight,
-    hint: first.hint,
-  });
-}
+import { run as runHelm } from '../shell/helm.js';
+import { gatherFacts, helmInfo } from '../flows/cluster.js';
+import { assertNoProblems } from '../flows/plan-report.js';
+import { assertPreflight, gatherPreflight, printResults } from '../flows/preflight.js';
+import { resolveChartOption } from '../inputs/chart-source.js';
+import { planInput } from '../inputs/plan-input.js';
+import { loadPreset } from '../inputs/values-files.js';
 
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;

@@ -3,7 +3,8 @@ import type { Context } from '../context.js';
 import { ExitCode } from '../core/errors.js';
 import { readFileSync } from 'node:fs';
 import { PRESET_NAMES, presetPurpose, summarizePreset, type PresetSummary } from '../core/presets.js';
-import { loadBuiltinPresets, loadChartDefaults, resolveChartOption } from './shared.js';
+import { loadChartDefaults, resolveChartOption } from '../inputs/chart-source.js';
+import { loadBuiltinPresets } from '../inputs/values-files.js';
 
 const ROWS: [keyof PresetSummary, string][] = [
   ['topology', 'topology'],

@@ -7,7 +7,12 @@ import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { unknownFacts } from '../core/facts.js';
 import { plan as makePlan } from '../core/plan.js';
 import { run as runHelm } from '../shell/helm.js';
-import { assertNoProblems, helmInfo, loadPreset, planInput, resolveChartOption, writeSafely } from './shared.js';
+import { helmInfo } from '../flows/cluster.js';
+import { assertNoProblems } from '../flows/plan-report.js';
+import { resolveChartOption } from '../inputs/chart-source.js';
+import { planInput } from '../inputs/plan-input.js';
+import { loadPreset } from '../inputs/values-files.js';
+import { writeSafely } from '../shell/files.js';
 import { chooseByWizard } from './wizard.js';
 
 export async function run(ctx: Context): Promise<number> {

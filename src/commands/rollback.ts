@@ -4,9 +4,10 @@
 import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { formatCommand, rollbackArgv } from '../core/flags.js';
-import { historyLines, kubeOf, releaseHistory, rollbackAndWatch, type HistoryRow } from '../flows/deploy.js';
+import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
+import { historyLines, releaseHistory, type HistoryRow } from '../flows/release.js';
+import { rollbackAndWatch } from '../flows/rollback.js';
 import { printSmoke, smoke } from '../flows/smoke.js';
-import { helmAndReachableCluster } from './shared.js';
 
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;

@@ -6,11 +6,11 @@ import type { Context } from '../context.js';
 import { ExitCode, UserError } from '../core/errors.js';
 import { describeLeaders, type ClusterCheckResult } from '../core/robustmq-check.js';
 import type { K8sObject, K8sService } from '../core/k8s-types.js';
-import { kubeOf, releaseHistory, releaseStatus } from '../flows/deploy.js';
+import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
+import { releaseHistory, releaseStatus } from '../flows/release.js';
 import { computedValues, raftCheck, topologyFromValues } from '../flows/smoke.js';
 import { snapshotOnce, verdictOf } from '../flows/watch.js';
 import type { Kube } from '../shell/kube.js';
-import { helmAndReachableCluster } from './shared.js';
 
 interface EndpointSlice extends K8sObject {
   endpoints?: { conditions?: { ready?: boolean } }[];

@@ -6,9 +6,9 @@ import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { credentialsSecretName } from '../core/overlay.js';
 import { formatCommand, uninstallArgv } from '../core/flags.js';
-import { kubeOf, releaseStatus } from '../flows/deploy.js';
+import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
+import { releaseStatus } from '../flows/release.js';
 import { run as runHelm } from '../shell/helm.js';
-import { helmAndReachableCluster } from './shared.js';
 
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;

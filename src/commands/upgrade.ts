@@ -14,7 +14,12 @@ import { formatValuesPlan, formatViolation, installOnlyViolations, valuesPlan } 
 import { deepMerge, isMap, type Values } from '../core/values.js';
 import { run as runHelm, type HelmInfo } from '../shell/helm.js';
 import { guardUnattended } from './install.js';
-import { assertNoProblems, assertReplaceable, gatherFacts, helmInfo, loadChartDefaults, loadPreset, planInput, planJson, printPlan, resolveChartOption, writeSafely } from './shared.js';
+import { gatherFacts, helmInfo } from '../flows/cluster.js';
+import { assertNoProblems, planJson, printPlan } from '../flows/plan-report.js';
+import { loadChartDefaults, resolveChartOption } from '../inputs/chart-source.js';
+import { planInput } from '../inputs/plan-input.js';
+import { loadPreset } from '../inputs/values-files.js';
+import { assertReplaceable, writeSafely } from '../shell/files.js';
 
 export async function releaseValues(ctx: Context, helm: HelmInfo, o: { all: boolean; revision?: number }): Promise<Values> {
   const argv = getValuesArgv({ release: ctx.options.release, namespace: ctx.options.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, ...(o.revision ? { revision: o.revision } : {}) });
@@ -43,7 +48,7 @@ export async function requireRelease(ctx: Context, helm: HelmInfo, what: string)
   }
   if (facts.existingRelease.status.startsWith('pending-')) {
     if (o.dryRun) throw new UserError(`release ${o.release} is ${facts.existingRelease.status}`, { exitCode: ExitCode.preflight, hint: `run without --dry-run for the guided recovery, or robustmq-install rollback` });
-    const { recoverPending } = await import('../flows/deploy.js');
+    const { recoverPending } = await import('../flows/release.js');
     await recoverPending(ctx, helm, o.release, o.namespace);
     facts = await gatherFacts(ctx, { offline: false });
   }
@@ -95,7 +100,7 @@ export async function run(ctx: Context): Promise<number> {
     for (const w of p.warnings) t.warn(w);
   }
 
-  const { gatherPreflight, printResults, assertPreflight } = await import('./preflight.js');
+  const { gatherPreflight, printResults, assertPreflight } = await import('../flows/preflight.js');
   if (!t.json) t.line(t.style('bold', 'Preflight'));
   const { results } = await gatherPreflight(ctx, { mode: 'upgrade', plan: p, helm, facts, smoke: !o.skipSmoke });
   if (!t.json) printResults(ctx, results);

@@ -5,7 +5,8 @@ import type { Facts } from '../core/facts.js';
 import { PRESET_NAMES, type PresetName } from '../core/presets.js';
 import { initialState, QUESTIONS, type Choice, type Question, type WizardState } from '../core/questions.js';
 import { flatten, mergeAll, setsToValues, type Values } from '../core/values.js';
-import { loadBuiltinPresets, loadChartDefaults, loadValuesFiles, type ResolvedChart } from './shared.js';
+import { loadChartDefaults, type ResolvedChart } from '../inputs/chart-source.js';
+import { loadBuiltinPresets, loadValuesFiles } from '../inputs/values-files.js';
 
 export interface PromptDriver {
   select(cfg: { message: string; choices: Choice[]; default: string }): Promise<string>;

@@ -1,0 +1,68 @@
+// --chart/--chart-version/--repo-url/--ca-file: which chart a run uses, its defaults, and the flags that reproduce it.
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { bundledChartInfo } from '../chart-info.js';
+import type { Context } from '../context.js';
+import { ExitCode, UserError, usageError } from '../core/errors.js';
+import { resolveChart, type ChartKind, type ChartSource } from '../core/flags.js';
+import type { Values } from '../core/values.js';
+import { readValuesFile } from './values-files.js';
+
+export interface ResolvedChart {
+  kind: ChartKind;
+  source: ChartSource;
+  repoUrl?: string;
+  /** shown in the header */
+  display: string;
+  version?: string;
+  /** a local chart directory (bundled or a path), for reading values.yaml */
+  localDir?: string;
+}
+
+export function resolveChartOption(ctx: Context): ResolvedChart {
+  const o = ctx.options;
+  const r = resolveChart(
+    { chart: o.chart, chartVersion: o.chartVersion, repoUrl: o.repoUrl, plainHttp: o.plainHttp, caFile: o.caFile, bundledPath: ctx.paths.chartDir },
+    (p) => existsSync(resolve(ctx.cwd, p)),
+  );
+  if (o.caFile && !existsSync(resolve(ctx.cwd, o.caFile))) throw usageError(`--ca-file ${o.caFile}: no such file`, 'pass the CA bundle that signed the registry/repository certificate');
+  if (r.kind === 'bundled') {
+    if (!existsSync(`${ctx.paths.chartDir}/Chart.yaml`)) {
+      throw new UserError(`the bundled chart is missing at ${ctx.paths.chartDir}`, { exitCode: ExitCode.error, hint: 'reinstall the package, or pass --chart PATH|TGZ|REPO/NAME|oci://…' });
+    }
+    const info = bundledChartInfo(ctx.paths.chartDir);
+    return { ...r, display: `${info.name ?? 'robustmq'} (bundled)`, version: info.version, localDir: ctx.paths.chartDir };
+  }
+  if (r.kind === 'local') {
+    const abs = resolve(ctx.cwd, o.chart!);
+    const isDir = statSync(abs).isDirectory();
+    if (isDir && !existsSync(`${abs}/Chart.yaml`)) throw usageError(`--chart ${o.chart}: no Chart.yaml in that directory`, 'point --chart at a chart directory, a .tgz, REPO/NAME or oci://…');
+    const info = isDir ? bundledChartInfo(abs) : {};
+    return { ...r, source: { ...r.source, ref: abs }, display: isDir ? `${info.name ?? basename(abs)} (${o.chart})` : o.chart!, version: info.version, localDir: isDir ? abs : undefined };
+  }
+  if (r.kind === 'repo' && !r.repoUrl && !o.chart!.includes('/')) {
+    throw usageError(`--chart ${o.chart}: no such file or directory, and not REPO/NAME or oci://…`, 'pass a chart path, a .tgz, REPO/NAME (a repo you added), NAME with --repo-url URL, or oci://…');
+  }
+  return { ...r, display: r.repoUrl ? `${o.chart} from ${r.repoUrl}` : o.chart!, version: o.chartVersion };
+}
+
+export function loadChartDefaults(chart: ResolvedChart): Values | undefined {
+  if (!chart.localDir) return undefined;
+  const p = `${chart.localDir}/values.yaml`;
+  if (!existsSync(p)) return undefined;
+  return readValuesFile(p, 'chart values');
+}
+
+/** --chart/--chart-version/--repo-url/… as argv for the reproduce command. */
+export function chartReproduceFlags(ctx: Context): string[] {
+  const o = ctx.options;
+  const out: string[] = [];
+  if (o.chart) out.push('--chart', o.chart);
+  if (o.chartVersion) out.push('--chart-version', o.chartVersion);
+  if (o.repoUrl) out.push('--repo-url', o.repoUrl);
+  if (o.plainHttp) out.push('--plain-http');
+  if (o.caFile) out.push('--ca-file', o.caFile);
+  if (o.helm !== 'helm') out.push('--helm', o.helm);
+  if (o.valuesOut !== './robustmq-values.yaml' && ctx.args.command !== 'render') out.push('--values-out', o.valuesOut);
+  return out;
+}
