@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Builds the real node's images as OCI image-layout archives, for
+#   ctr -n k8s.io images import --local --platform linux/amd64 ARCHIVE
+# (the name is in the archive's index.json: no --base-name needed, see docs/images.md):
+#   localhost/robustmq-standin:v0.4.11  a replica of ghcr.io/robustmq/robustmq:v0.4.11 (same base, packages, user,
+#                                       directories, environment, entrypoint) holding the stand-in binaries
+#   localhost/pause:3.10                the sandbox image: a static pause binary and nothing else
+# Inputs (flag or environment):
+#   --broker-server PATH  ROBUSTMQ_STANDIN_BROKER_SERVER  } default: what test/standin/build.sh prints
+#   --cli-command PATH    ROBUSTMQ_STANDIN_CLI_COMMAND    } (broker-server=PATH, cli-command=PATH)
+#   --pause PATH          ROBUSTMQ_PAUSE_BINARY           a static pause binary
+#   ROBUSTMQ_IMAGE_ARCHIVE   an archive of the real image, used instead of the replica (its name is read from it)
+#   ROBUSTMQ_INSTALL_CACHE   cache root (default ~/.cache/robustmq-install); images go to $cache/images
+#   IMAGES_BUILD_NICE        nice level of the slow steps (default 10)
+#   ROBUSTMQ_DEBIAN_SOURCES  a sources.list file for mmdebstrap (default: its own, the Debian archive)
+# Prints robustmq_image=, robustmq_archive=, pause_image=, pause_archive= on stdout; progress goes to stderr.
+# Needs root (mmdebstrap writes a root filesystem with its owners), mmdebstrap, python3, GNU tar, and Debian's
+# package mirror (only on the first build: the base layer is cached by the hash of what makes it).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}/images
+nice_level=${IMAGES_BUILD_NICE:-10}
+ROBUSTMQ_NAME=localhost/robustmq-standin:v0.4.11
+PAUSE_NAME=localhost/pause:3.10
+SUITE=bookworm
+ARCH=amd64
+
+broker=${ROBUSTMQ_STANDIN_BROKER_SERVER:-}
+cli=${ROBUSTMQ_STANDIN_CLI_COMMAND:-}
+pause=${ROBUSTMQ_PAUSE_BINARY:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --broker-server) broker=$2; shift 2 ;;
+    --cli-command) cli=$2; shift 2 ;;
+    --pause) pause=$2; shift 2 ;;
+    *) echo "images: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "images: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+sha_of() { sha256sum | cut -c1-64; }
+[ "$(id -u)" = 0 ] || die "needs root (the base layer is a Debian root filesystem made with mmdebstrap)"
+mkdir -p "$cache"
+# one build at a time per cache: parallel test runs share the layers
+exec 9>"$cache/.lock"
+flock 9
+
+# --- base layer: debian:bookworm-slim + the runtime stage's RUN steps ----------------------------------------------
+umount_under() { # unmounts everything below $1, deepest first (an interrupted mmdebstrap may leave /proc, /dev...)
+  local m
+  for m in $(awk -v p="$1/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do umount -l "$m" || true; done
+}
+work=''
+cleanup() {
+  [ -n "$work" ] && [ -d "$work" ] || return 0
+  umount_under "$work"
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+build_base() {
+  command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (scripts/install-system-deps.sh installs it)"
+  work=$(mktemp -d "$cache/.base-XXXXXX")
+  local t0=$SECONDS sources=()
+  [ -z "${ROBUSTMQ_DEBIAN_SOURCES:-}" ] || sources=("$ROBUSTMQ_DEBIAN_SOURCES")
+  log "base layer $base_key: mmdebstrap --variant=minbase $SUITE (a few minutes, once)"
+  # no MIRROR argument: mmdebstrap's default for a stable suite is the main archive plus -updates and -security,
+  # the same three suites the debian:bookworm-slim image is built from. The merged-usr hook sets /usr up as
+  # debootstrap (and so debuerreotype) does; without it apt satisfies init-system-helpers with usrmerge, which
+  # brings perl into the image.
+  nice -n "$nice_level" mmdebstrap --quiet --mode=root --variant=minbase --arch="$ARCH" --format=directory \
+    --skip=output/dev --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --customize-hook="\"$here/rootfs-customize.sh\" \"\$1\"" \
+    "$SUITE" "$work/rootfs" ${sources[@]+"${sources[@]}"} </dev/null >&2
+  umount_under "$work/rootfs"
+  "$here/rootfs-customize.sh" --finish "$work/rootfs"
+  # the runtime provides these; the Debian images carry none of them
+  rm -f "$work/rootfs/etc/resolv.conf" "$work/rootfs/etc/hostname" "$work/rootfs/etc/machine-id"
+  find "$work/rootfs/dev" "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/tmp" -mindepth 1 -xdev -delete 2>/dev/null || true
+  log "base root filesystem in $((SECONDS - t0))s; $(wc -l <"$work/packages.txt") packages"
+  make_layer "$work/rootfs" "$work/layer.tar.gz" >"$work/layer.json"
+  mkdir -p "$work/out"
+  mv "$work/layer.tar.gz" "$work/layer.json" "$work/packages.txt" "$work/out/"
+  rm -rf "$base" && mv "$work/out" "$base"
+  log "base layer $base_key done in $((SECONDS - t0))s ($(du -h "$base/layer.tar.gz" | cut -f1) gzip)"
+  cleanup
+  work=''
+}
+
+# make_layer DIR OUT: DIR's content as a gzip layer tar (names without "./", sorted, numeric owners); prints its record
+make_layer() {
+  local dir=$1 out=$2
+  (cd "$dir" && find . -mindepth 1 -maxdepth 1 -printf '%P\n' | LC_ALL=C sort |
+    nice -n "$nice_level" tar --create --file=- --format=posix --numeric-owner --sort=name \
+      --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime --files-from=-) |
+    nice -n "$nice_level" python3 "$here/oci.py" layer "$out"
+}
+
+# --- the stand-in layer: upstream's COPY steps (libs, bin, config, dist, LICENSE, package-info.txt) ------------------
+resolve_standin() {
+  [ -n "$broker" ] && [ -n "$cli" ] && return 0
+  [ -x "$repo/test/standin/build.sh" ] || die "no stand-in binaries: pass --broker-server/--cli-command (or ROBUSTMQ_STANDIN_*), or add test/standin/build.sh"
+  local out
+  out=$("$repo/test/standin/build.sh") || die "test/standin/build.sh failed"
+  [ -n "$broker" ] || broker=$(sed -n 's/^broker-server=//p' <<<"$out" | tail -n1)
+  [ -n "$cli" ] || cli=$(sed -n 's/^cli-command=//p' <<<"$out" | tail -n1)
+  [ -n "$broker" ] && [ -n "$cli" ] || die "test/standin/build.sh did not print broker-server= and cli-command="
+}
+
+# The tree below /robustmq that upstream's COPY --chown=robustmq:robustmq steps add. libs/ holds the stand-ins;
+# the rest has upstream's names with our own small contents (upstream's files are not copied into this repository).
+stage_app() {
+  local d=$1/robustmq
+  mkdir -p "$d/libs" "$d/bin" "$d/config/cluster" "$d/config/certs" "$d/dist"
+  install -m 0755 "$broker" "$d/libs/broker-server"
+  install -m 0755 "$cli" "$d/libs/cli-command"
+  # bin/: the release's wrappers; libs/cli-bench has no stand-in, so robust-bench fails as it would without it
+  printf '#!/bin/sh\nworkdir=$(cd "$(dirname "$0")"; pwd)\nexec "$workdir/../libs/cli-command" "$@"\n' >"$d/bin/robust-ctl"
+  printf '#!/bin/sh\nworkdir=$(cd "$(dirname "$0")"; pwd)\nexec "$workdir/../libs/cli-bench" "$@"\n' >"$d/bin/robust-bench"
+  cat >"$d/bin/robust-server" <<'EOF'
+#!/bin/sh
+# stand-in image: the release's start/stop wrapper, reduced to a foreground start (the image never uses it)
+cd "$(dirname "$0")/.." || exit 1
+[ "${1:-}" = start ] || { echo "usage: $0 start [config_file]" >&2; exit 1; }
+exec ./libs/broker-server --conf="${2:-config/server.toml}"
+EOF
+  chmod 0755 "$d/bin/"*
+  # config/: the chart mounts its own server.toml and logger.toml over these (subPath) and its own TLS files elsewhere
+  local header='# stand-in image: placeholder with the name of the file in upstream'"'"'s image (its content is not copied)'
+  printf '%s\ncluster_name = "robustmq"\nbroker_id = 1\nroles = ["meta", "broker", "engine"]\ngrpc_port = 1228\nhttp_port = 58080\nmeta_addrs = { 1 = "127.0.0.1:1228" }\n' \
+    "$header" >"$d/config/server.toml"
+  cp "$d/config/server.toml" "$d/config/server.toml.template"
+  printf '%s\n[stdout]\nkind = "console"\nlevel = "info"\n' "$header" >"$d/config/logger.toml"
+  local i
+  for i in 1 2 3; do
+    sed "s/^broker_id = 1/broker_id = $i/" "$d/config/server.toml" >"$d/config/cluster/server-$i.toml"
+    cp "$d/config/logger.toml" "$d/config/cluster/logger-$i.toml"
+  done
+  # upstream ships a development CA and a cert for localhost here; a locally made pair, made once and reused, keeps
+  # the files parseable without putting anyone's key into the repository
+  if [ ! -s "$cache/standin-certs/cert.pem" ]; then
+    mkdir -p "$cache/standin-certs"
+    local c=$cache/standin-certs
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "/CN=robustmq stand-in dev CA" \
+      -keyout "$c/ca-key.pem" -out "$c/ca.pem" 2>/dev/null
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+      -keyout "$c/key.pem" -out "$c/cert.csr" 2>/dev/null
+    openssl x509 -req -in "$c/cert.csr" -CA "$c/ca.pem" -CAkey "$c/ca-key.pem" -CAcreateserial -days 3650 \
+      -extfile <(printf 'subjectAltName=DNS:localhost\n') -out "$c/cert.pem" 2>/dev/null
+  fi
+  cp "$cache/standin-certs/ca.pem" "$cache/standin-certs/cert.pem" "$cache/standin-certs/key.pem" "$d/config/certs/"
+  chmod 0644 "$d/config/certs/"*
+  # the release's version.ini says 0.4.3 (stale upstream), and /api/info reports it
+  printf '0.4.3\n' >"$d/config/version.ini"
+  printf '<!doctype html><title>RobustMQ stand-in</title><p>stand-in image: no web console\n' >"$d/dist/index.html"
+  printf 'stand-in image for tests: RobustMQ is licensed under the Apache License 2.0; its LICENSE is not copied here.\n' >"$d/LICENSE"
+  printf 'Package: robustmq-server\nVersion: v0.4.11 (stand-in)\nPlatform: linux-amd64\nBinaries: broker-server cli-command (stand-ins)\nFrontend Web UI: Not included\n' \
+    >"$d/package-info.txt"
+  chmod -R u+rwX,go+rX,go-w "$d"
+  chown -R 999:999 "$d"
+}
+
+build_app() { # $1 = key; sets $app to the layer's directory
+  app=$cache/app-$1
+  [ -s "$app/layer.json" ] && [ -s "$app/layer.tar.gz" ] && return 0
+  log "stand-in layer $1"
+  work=$(mktemp -d "$cache/.app-XXXXXX")
+  mkdir "$work/root"
+  stage_app "$work/root"
+  make_layer "$work/root" "$work/layer.tar.gz" >"$work/layer.json"
+  mkdir -p "$work/out" && mv "$work/layer.tar.gz" "$work/layer.json" "$work/out/"
+  rm -rf "$app" && mv "$work/out" "$app"
+  cleanup
+  work=''
+}
+
+# write_archive SPEC OUT: assembles the archive, unless the same spec made the file already
+write_archive() {
+  local spec=$1 out=$2 key
+  key=$(sha_of <"$spec")
+  if [ -s "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then return 0; fi
+  python3 "$here/oci.py" image "$spec" "$out" >/dev/null
+  echo "$key" >"$out.key"
+}
+
+layer_entry() { # $1 = layer dir: {"path", "digest", "diff_id", "size"}
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/layer.json")); d["path"]=sys.argv[1]+"/layer.tar.gz"; print(json.dumps(d))' "$1"
+}
+
+# The base layer's key covers what decides its content (the hook, how mmdebstrap is called, the sources); the
+# Debian archive moves on too, so delete $cache/base-* to take newer packages.
+base_key=$(cat "$here/rootfs-customize.sh" <(declare -f build_base make_layer) \
+  <(printf '%s\n' "$SUITE" "$ARCH" "${ROBUSTMQ_DEBIAN_SOURCES:-default}") \
+  ${ROBUSTMQ_DEBIAN_SOURCES:+"$ROBUSTMQ_DEBIAN_SOURCES"} | sha_of | cut -c1-16)
+base=$cache/base-$base_key
+t_start=$SECONDS
+if [ -n "${ROBUSTMQ_IMAGE_ARCHIVE:-}" ]; then
+  [ -s "$ROBUSTMQ_IMAGE_ARCHIVE" ] || die "ROBUSTMQ_IMAGE_ARCHIVE=$ROBUSTMQ_IMAGE_ARCHIVE is not a file"
+  robustmq_archive=$(cd "$(dirname "$ROBUSTMQ_IMAGE_ARCHIVE")" && pwd)/$(basename "$ROBUSTMQ_IMAGE_ARCHIVE")
+  robustmq_image=$(python3 "$here/oci.py" name "$robustmq_archive")
+  log "using the real image $robustmq_image from $robustmq_archive (no replica built)"
+else
+  resolve_standin
+  [ -x "$broker" ] && [ -x "$cli" ] || die "stand-in binaries not executable: $broker, $cli"
+  if [ -s "$base/layer.json" ] && [ -s "$base/layer.tar.gz" ]; then log "base layer $base_key cached"; else build_base; fi
+  app_key=$(cat "$broker" "$cli" <(declare -f stage_app) | sha_of | cut -c1-16)
+  build_app "$app_key"
+  spec=$(mktemp)
+  python3 - "$spec" "$ROBUSTMQ_NAME" "$(layer_entry "$base")" "$(layer_entry "$app")" <<'EOF'
+import json, sys
+spec_path, name, base, app = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+ports = [1883, 1885, 8083, 8085, 9092, 1228, 5672, 8080]
+second = 1_000_000_000
+spec = {
+    "name": name,
+    "platform": {"os": "linux", "architecture": "amd64"},
+    # upstream's runtime stage (docker/robustmq/Dockerfile at v0.4.11), field by field
+    "config": {
+        "User": "robustmq",
+        "Env": [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "ROBUSTMQ_CONFIG_PATH=/robustmq/config/server.toml",
+            "ROBUSTMQ_LOG_PATH=/robustmq/logs",
+            "ROBUSTMQ_DATA_PATH=/robustmq/data",
+        ],
+        "Entrypoint": ["./libs/broker-server"],
+        "Cmd": ["--conf=/robustmq/config/server.toml"],
+        "WorkingDir": "/robustmq",
+        "ExposedPorts": {f"{p}/tcp": {} for p in ports},
+        # a Docker extension of the config; containerd and the kubelet ignore it (as upstream's, it could not pass)
+        "Healthcheck": {
+            "Test": ["CMD-SHELL", "curl -f http://localhost:8080/api/status || curl -f http://localhost:8080/ || exit 1"],
+            "Interval": 30 * second, "Timeout": 10 * second, "StartPeriod": 30 * second, "Retries": 3,
+        },
+    },
+    "created": "2026-07-31T00:00:00Z",
+    "history": [
+        {"created_by": "debian:bookworm-slim (mmdebstrap --variant=minbase bookworm, slim dpkg filters)", "empty_layer": True},
+        {"created_by": "RUN apt-get install -y ca-certificates curl; groupadd -r robustmq && useradd -r -g robustmq robustmq; mkdir -p /robustmq/{bin,libs,config,data,logs} (dash)"},
+        {"created_by": "COPY --chown=robustmq:robustmq libs bin config dist LICENSE package-info.txt (stand-in binaries in libs/)"},
+        {"created_by": "USER robustmq; WORKDIR /robustmq; ENV ROBUSTMQ_*; ENTRYPOINT [\"./libs/broker-server\"]; CMD [\"--conf=/robustmq/config/server.toml\"]", "empty_layer": True},
+    ],
+    "layers": [base, app],
+    "annotations": {
+        "org.opencontainers.image.title": "robustmq-standin",
+        "org.opencontainers.image.description": "Test stand-in: replica of ghcr.io/robustmq/robustmq:v0.4.11 with stand-in binaries",
+        "org.opencontainers.image.version": "v0.4.11",
+    },
+}
+json.dump(spec, open(spec_path, "w"), indent=1, sort_keys=True)
+EOF
+  robustmq_image=$ROBUSTMQ_NAME
+  robustmq_archive=$cache/robustmq-standin-v0.4.11.oci.tar
+  write_archive "$spec" "$robustmq_archive"
+  rm -f "$spec"
+fi
+
+if [ -n "$pause" ]; then
+  [ -x "$pause" ] || die "pause binary $pause is not executable"
+  # a dynamically linked pause would need a libc that a scratch image does not have
+  if command -v readelf >/dev/null && LC_ALL=C readelf -l "$pause" 2>/dev/null | grep -q INTERP; then
+    die "$pause is dynamically linked; the pause image has no libc (build it with -static)"
+  fi
+  pause_key=$(sha_of <"$pause" | cut -c1-16)
+  pdir=$cache/pause-$pause_key
+  if ! [ -s "$pdir/layer.json" ]; then
+    work=$(mktemp -d "$cache/.pause-XXXXXX")
+    mkdir "$work/root"
+    install -m 0755 -o 0 -g 0 "$pause" "$work/root/pause"
+    make_layer "$work/root" "$work/layer.tar.gz" >"$work/layer.json"
+    mkdir -p "$work/out" && mv "$work/layer.tar.gz" "$work/layer.json" "$work/out/"
+    rm -rf "$pdir" && mv "$work/out" "$pdir"
+    cleanup
+    work=''
+  fi
+  spec=$(mktemp)
+  python3 - "$spec" "$PAUSE_NAME" "$(layer_entry "$pdir")" <<'EOF'
+import json, sys
+spec_path, name, layer = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+json.dump({
+    "name": name,
+    "platform": {"os": "linux", "architecture": "amd64"},
+    # as registry.k8s.io/pause: the binary at /pause, run as 65535 (works under runAsNonRoot and restricted PSS)
+    "config": {"User": "65535:65535", "Entrypoint": ["/pause"], "WorkingDir": "/",
+               "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+    "created": "2026-01-01T00:00:00Z",
+    "history": [{"created_by": "COPY pause /pause (static)"}],
+    "layers": [layer],
+    "annotations": {"org.opencontainers.image.title": "pause"},
+}, open(spec_path, "w"), indent=1, sort_keys=True)
+EOF
+  pause_archive=$cache/pause-3.10.oci.tar
+  write_archive "$spec" "$pause_archive"
+  rm -f "$spec"
+else
+  die "no pause binary: pass --pause PATH or ROBUSTMQ_PAUSE_BINARY"
+fi
+
+# drop layers of earlier inputs, so the cache holds one base, one stand-in and one pause layer
+if [ -z "${ROBUSTMQ_IMAGE_ARCHIVE:-}" ]; then
+  for d in "$cache"/base-* "$cache"/app-* "$cache"/pause-*; do
+    [ -d "$d" ] || continue
+    case $d in "$base" | "$app" | "$pdir") continue ;; esac
+    rm -rf "$d"
+  done
+fi
+log "done in $((SECONDS - t_start))s"
+echo "robustmq_image=$robustmq_image"
+echo "robustmq_archive=$robustmq_archive"
+echo "pause_image=$PAUSE_NAME"
+echo "pause_archive=$pause_archive"
