@@ -89,6 +89,8 @@ export interface ClusterCheckResult {
   status: 'ok' | 'failed' | 'blocked';
   shards: ShardView[];
   nodes: { id: number; host: string; pod: string; roles: string[] }[];
+  /** the gRPC address (host:port) of each voter, from the Raft membership the pods reported */
+  voterAddrs?: Record<number, string>;
   problems: string[];
   warnings: string[];
 }
@@ -121,8 +123,12 @@ export function checkCluster(input: ClusterCheckInput): ClusterCheckResult {
 
   // Same leader and term per shard, from every pod that answered.
   const byShard = new Map<string, ShardView[]>();
+  const voterAddrs: Record<number, string> = {};
   for (const { pod, info } of parsed) {
     for (const [shard, m] of Object.entries(info.meta)) {
+      for (const n of Object.values(m.membership_config?.membership?.nodes ?? {})) {
+        if (typeof n.node_id === 'number' && n.rpc_addr) voterAddrs[n.node_id] ??= n.rpc_addr;
+      }
       const voters = [...new Set((m.membership_config?.membership?.configs ?? []).flat())].sort((a, b) => a - b);
       const view = { leader: m.current_leader ?? null, term: m.current_term ?? null, voters };
       const views = byShard.get(shard) ?? [];
@@ -139,7 +145,7 @@ export function checkCluster(input: ClusterCheckInput): ClusterCheckResult {
     }
     const v = views[0]!;
     shards.push(v);
-    if (v.leader === null || v.leader === undefined) problems.push(`shard ${shard}: no leader`);
+    if (v.leader === null || v.leader === undefined) problems.push(`shard ${shard}: no leader: election in progress`);
     else if (!v.voters.includes(v.leader)) problems.push(`shard ${shard}: leader ${v.leader} is not a voter (${v.voters.join(',')})`);
     if (v.voters.length !== input.expectedVoters) problems.push(`shard ${shard}: ${v.voters.length} voters (${v.voters.join(',') || 'none'}), expected ${input.expectedVoters}`);
   }
@@ -155,7 +161,61 @@ export function checkCluster(input: ClusterCheckInput): ClusterCheckResult {
     problems.push(`${nodes.length} nodes registered (${nodes.map((n) => n.pod).join(', ') || 'none'}), expected ${input.expectedNodes}`);
   }
   if (blocked > 0) warnings.unshift(`${blocked} of ${input.answers.length} meta pods could not be asked`);
-  return { status: problems.length ? 'failed' : 'ok', shards, nodes, problems, warnings };
+  return { status: problems.length ? 'failed' : 'ok', shards, nodes, voterAddrs, problems, warnings };
+}
+
+/** One shard of a node's OWN Raft view, as the chart's status.sh prints it. */
+export interface OwnShardView {
+  shard: string;
+  state: string;
+  leader: number | null;
+  term: number | null;
+}
+
+/** `broker_id=2 shard=metadata_0 state=Follower leader=1 term=3 voters=[[1,2,3]]` lines (status.sh) → views. */
+export function parseStatusLines(text: string): OwnShardView[] {
+  const out: OwnShardView[] = [];
+  for (const line of text.split('\n')) {
+    const f = Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+    if (!f.shard || !f.state) continue;
+    out.push({ shard: f.shard, state: f.state, leader: /^\d+$/.test(f.leader ?? '') ? Number(f.leader) : null, term: /^\d+$/.test(f.term ?? '') ? Number(f.term) : null });
+  }
+  return out;
+}
+
+/** What the named leader said about itself, asked over the pod network from another meta pod. */
+export type LeaderAnswer = { leader: number; addr: string; text: string } | { leader: number; addr: string; error: string; blocked: boolean };
+
+/**
+ * The pods agreeing on a leader proves nothing by itself: after a leader dies, v0.4.11's survivors keep naming it, same
+ * term, for 25-55 s (hand run). So every named leader must answer, from its own Raft view, that it leads each shard it
+ * is named for, at the same term; otherwise the cluster is mid-election, whatever the followers say.
+ */
+export function confirmLeaders(r: ClusterCheckResult, answers: LeaderAnswer[]): ClusterCheckResult {
+  if (r.status === 'blocked') return r;
+  const problems = [...r.problems];
+  const warnings = [...r.warnings];
+  const podOf = new Map(r.nodes.map((n) => [n.id, n.pod]));
+  const name = (id: number) => `leader ${id}${podOf.get(id) ? ` (${podOf.get(id)})` : ''}`;
+  for (const a of answers) {
+    const named = r.shards.filter((s) => s.leader === a.leader);
+    if (named.length === 0) continue;
+    const terms = [...new Set(named.map((s) => s.term ?? '?'))].join(',');
+    if ('error' in a) {
+      if (a.blocked) warnings.push(`${name(a.leader)} could not be asked whether it leads: ${a.error}`);
+      else problems.push(`${name(a.leader)} unreachable at ${a.addr} (${a.error}); the meta pods still name it (term ${terms}): election in progress or the pod is down`);
+      continue;
+    }
+    const own = parseStatusLines(a.text);
+    for (const s of named) {
+      const v = own.find((o) => o.shard === s.shard);
+      if (!v) problems.push(`${name(a.leader)} does not report shard ${s.shard} in its own Raft view`);
+      else if (v.state !== 'Leader' || (s.term !== null && v.term !== s.term)) {
+        problems.push(`${name(a.leader)} does not confirm it leads shard ${s.shard} (its own view: ${v.state}, term ${v.term ?? '?'}; the others say term ${s.term ?? '?'}): election in progress`);
+      }
+    }
+  }
+  return { ...r, status: problems.length ? 'failed' : 'ok', problems, warnings };
 }
 
 /** `metadata_0 leader robustmq-0 (node 1, term 1)`: node ids named by pod where the registry says which is which. */

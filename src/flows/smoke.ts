@@ -7,7 +7,7 @@
 // so exec + curl on 127.0.0.1 needs no credentials at all, and curl ships in the image. Where exec is forbidden or the
 // kubelet cannot be reached (some managed control planes), the check is reported as blocked: a warning, not exit 4.
 import type { Context } from '../context.js';
-import { checkCluster, describeLeaders, type ClusterCheckResult, type PodAnswer } from '../core/robustmq-check.js';
+import { checkCluster, confirmLeaders, describeLeaders, type ClusterCheckResult, type LeaderAnswer, type PodAnswer } from '../core/robustmq-check.js';
 import type { K8sPod } from '../core/k8s-types.js';
 import { isHookOrJobPod } from '../core/health.js';
 import { getPath, type Values } from '../core/values.js';
@@ -82,7 +82,39 @@ export async function raftCheck(kube: Kube, namespace: string, release: string, 
     }),
   );
   if (answers.length === 0) return { status: 'failed', shards: [], nodes: [], problems: ['no meta pod found'], warnings: [] };
-  return checkCluster({ answers, expectedNodes: t.expectedNodes, expectedVoters: t.expectedVoters });
+  const agreed = checkCluster({ answers, expectedNodes: t.expectedNodes, expectedVoters: t.expectedVoters });
+  if (agreed.status === 'blocked') return agreed;
+  return confirmLeaders(agreed, await askLeaders(kube, namespace, agreed, answers));
+}
+
+/** Where the chart puts its scripts in every server container (templates/_config.tpl "robustmq.path"). */
+const STATUS_SCRIPT = '/robustmq/chart/scripts/status.sh';
+
+/**
+ * Each named leader's own Raft view, read by the chart's status.sh from another meta pod over the pod network (the
+ * leader's pod may be gone, and a view read through the leader's own loopback would not show that peers cannot
+ * reach it).
+ */
+async function askLeaders(kube: Kube, namespace: string, r: ClusterCheckResult, answers: PodAnswer[]): Promise<LeaderAnswer[]> {
+  const leaders = [...new Set(r.shards.map((s) => s.leader).filter((l): l is number => typeof l === 'number'))];
+  const askers = answers.filter((a) => 'body' in a).map((a) => a.pod);
+  return Promise.all(
+    leaders.map(async (leader): Promise<LeaderAnswer> => {
+      const addr = r.voterAddrs?.[leader];
+      if (!addr || !/:\d+$/.test(addr)) return { leader, addr: '?', error: 'its gRPC address is not in the Raft membership', blocked: false };
+      const leaderPod = r.nodes.find((n) => n.id === leader)?.pod;
+      const asker = askers.find((p) => p !== leaderPod) ?? askers[0]!;
+      const host = addr.slice(0, addr.lastIndexOf(':'));
+      const port = addr.slice(addr.lastIndexOf(':') + 1);
+      const res = await kube.exec(namespace, asker, 'robustmq', ['env', `RMQ_READY_HOST=${host}`, `RMQ_GRPC_PORT=${port}`, 'bash', STATUS_SCRIPT], { timeoutMs: 20_000 });
+      if (res.exitCode === 0) return { leader, addr, text: res.stdout };
+      const out = `${res.stdout}\n${res.stderr}`;
+      const failed = /ClusterStatus failed: (.*)/.exec(out)?.[1]?.trim();
+      const ran = failed !== undefined || /command terminated with exit code/.test(res.stderr);
+      const err = failed || res.stderr.trim().split('\n').filter(Boolean).slice(-1)[0] || `exit ${res.exitCode}`;
+      return { leader, addr, error: ran ? err : `cannot exec into ${asker} (${err})`, blocked: !ran };
+    }),
+  );
 }
 
 export type SmokeLevel = 'ok' | 'warn' | 'fail' | 'info';

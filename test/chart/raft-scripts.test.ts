@@ -360,6 +360,17 @@ describe.each(HELMS)('helm $major', (helm) => {
       expect(peer1.calls.n).toBe(before);
     });
 
+    it('clears the leader confirmation of ready.sh at every server start, retries included', async () => {
+      const { dir, env, server } = await setupRun('["broker"]');
+      const flag = join(env.RMQ_STATE_DIR!, '.robustmq-leader-confirmed');
+      // each start reports whether the previous start's confirmation survived, then confirms and fails once
+      server(`[ -f "${flag}" ] && echo "flag kept" || echo "flag cleared"; touch "${flag}"; [ -f "${dir}/failed" ] && exit 0; touch "${dir}/failed"; exit 1`);
+      writeFileSync(flag, '');
+      const r = await bashAsync(join(dir, 'run.sh'), env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual(['flag cleared', 'flag cleared']);
+    });
+
     it('ends at once on SIGTERM while it waits for the cluster before a restart', async () => {
       const { dir, env, server } = await setupRun();
       server('echo "server started"');
@@ -413,15 +424,26 @@ describe.each(HELMS)('helm $major', (helm) => {
   });
 
   describe('meta readiness (ready.sh)', () => {
-    function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number } = {}) {
-      const dir = workdir();
+    /** `leaders`: the gRPC port where each other voter answers (RMQ_META_ADDRS); `dir`: reuse a pod's dirs (same emptyDir). */
+    function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number; leaders?: Record<number, number>; dir?: string } = {}) {
+      const dir = opts.dir ?? workdir();
       writeFileSync(join(dir, 'server.toml'), `cluster_name = "x"\nbroker_id = ${opts.id ?? 2}\nbroker_ip = "x"\nroles = ${opts.roles ?? '["meta"]'}\n`);
-      return bashAsync(join(dir, 'ready.sh'), { RMQ_CONFIG: join(dir, 'server.toml'), RMQ_DATA_DIR: join(dir, 'data'), RMQ_GRPC_PORT: String(grpcPort), ...(opts.mqttPort ? { RMQ_MQTT_PORT: String(opts.mqttPort) } : {}) }).then((r) => ({ ...r, dir }));
+      const metaAddrs = Object.entries(opts.leaders ?? {}).map(([id, port]) => `${id}=127.0.0.1:${port}`).join(' ');
+      return bashAsync(join(dir, 'ready.sh'), {
+        RMQ_CONFIG: join(dir, 'server.toml'),
+        RMQ_DATA_DIR: join(dir, 'data'),
+        RMQ_STATE_DIR: dir,
+        RMQ_GRPC_PORT: String(grpcPort),
+        RMQ_META_ADDRS: metaAddrs,
+        ...(opts.mqttPort ? { RMQ_MQTT_PORT: String(opts.mqttPort) } : {}),
+      }).then((r) => ({ ...r, dir }));
     }
+    const leaderOne = () => fakeGrpcWebFor(() => shards(() => shard(1, 1, 'Leader', [[1, 2, 3]])));
 
     it('is ready when this node is a voter and every shard has a leader, and remembers it on the data volume', async () => {
       const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
-      const r = await ready(g.port);
+      const leader = await leaderOne();
+      const r = await ready(g.port, { leaders: { 1: leader.port } });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(g.calls).toEqual({ n: 1, bad: 0 });
       expect(readFileSync(join(r.dir, 'data/.robustmq-chart/raft-member'), 'utf8')).toBe('2\n');
@@ -440,6 +462,36 @@ describe.each(HELMS)('helm $major', (helm) => {
       expect(r.stdout).toContain(reason);
     });
 
+    it('after a (re)start, is Ready only once the named leader answers that it leads; after that, not again', async () => {
+      let leaderState = 'Leader';
+      const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
+      const leader = await fakeGrpcWebFor(() => shards(() => shard(1, 1, leaderState, [[1, 2, 3]])));
+      // the stale window: the survivors still name node 1, which does not answer
+      const dead = await ready(g.port, { leaders: { 1: await closedPort() } });
+      expect(dead.code).toBe(1);
+      expect(dead.stdout).toContain('leader 1 (127.0.0.1:');
+      expect(dead.stdout).toContain('does not answer');
+      // node 1 answers but is no longer leader (an election is running)
+      leaderState = 'Candidate';
+      const stale = await ready(g.port, { leaders: { 1: leader.port }, dir: dead.dir });
+      expect(stale.code).toBe(1);
+      expect(stale.stdout).toContain('node 1 does not confirm it leads metadata_0 (its state: Candidate)');
+      leaderState = 'Leader';
+      const ok = await ready(g.port, { leaders: { 1: leader.port }, dir: dead.dir });
+      expect(ok.code, ok.stdout).toBe(0);
+      expect(leader.calls.n).toBe(2); // one call per leader, not per shard
+      // confirmed for this server start: a leader that stops answering no longer turns this pod not-Ready
+      const later = await ready(g.port, { leaders: { 1: await closedPort() }, dir: dead.dir });
+      expect(later.code, later.stdout).toBe(0);
+    });
+
+    it('is not ready while it names itself leader without being one (stale view after its own restart)', async () => {
+      const g = await fakeGrpcWebFor(() => shards(() => shard(2, 2, 'Follower', [[1, 2, 3]])));
+      const r = await ready(g.port);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('names itself leader of metadata_0 but is Follower');
+    });
+
     it('is not ready when the gRPC port does not answer', async () => {
       const r = await ready(await closedPort());
       expect(r.code).toBe(1);
@@ -448,9 +500,10 @@ describe.each(HELMS)('helm $major', (helm) => {
 
     it('also needs the MQTT port on combined pods, and skips the Raft check on pods without the meta role', async () => {
       const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])));
+      const leader = await leaderOne();
       const mqtt = await tcpListener();
-      expect((await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: mqtt })).code).toBe(0);
-      const closed = await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: await closedPort() });
+      expect((await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: mqtt, leaders: { 1: leader.port } })).code).toBe(0);
+      const closed = await ready(g.port, { roles: '["meta", "broker", "engine"]', mqttPort: await closedPort(), leaders: { 1: leader.port } });
       expect(closed.code).toBe(1);
       expect(closed.stdout).toContain('MQTT port');
       const before = g.calls.n;

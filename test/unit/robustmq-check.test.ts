@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkCluster, describeLeaders, parseInfo, parseLogin, podOfHost, type PodAnswer } from '../../src/core/robustmq-check.js';
+import { checkCluster, confirmLeaders, describeLeaders, parseInfo, parseLogin, parseStatusLines, podOfHost, type PodAnswer } from '../../src/core/robustmq-check.js';
 
 // Fixtures are hand-written from RobustMQ v0.4.11's structs (see their _comment keys); the comment is removed first.
 function fixture(name: string): Record<string, unknown> {
@@ -79,7 +79,7 @@ describe('cluster check', () => {
       d.meta.offset_0!.current_leader = null;
     });
     const r = checkCluster({ answers: allAnswer(j), expectedNodes: 3, expectedVoters: 3 });
-    expect(r.problems).toContain('shard offset_0: no leader');
+    expect(r.problems).toContain('shard offset_0: no leader: election in progress');
   });
 
   it('a node missing from the registry fails', () => {
@@ -118,5 +118,49 @@ describe('cluster check', () => {
     const r = checkCluster({ answers, expectedNodes: 3, expectedVoters: 3 });
     expect(r.status).toBe('ok');
     expect(r.warnings[0]).toBe('1 of 3 meta pods could not be asked');
+  });
+});
+
+describe('the named leader must answer that it leads (the stale-leader window)', () => {
+  const agreed = () => checkCluster({ answers: allAnswer(info3), expectedNodes: 3, expectedVoters: 3 });
+  const ownView = (state: string, term = 1) =>
+    ['metadata_0', 'offset_0', 'data_0'].map((s) => `broker_id=1 shard=${s} state=${state} leader=${state === 'Leader' ? 1 : 'null'} term=${term} voters=[[1,2,3]]`).join('\n');
+
+  it('reads status.sh lines', () => {
+    expect(parseStatusLines('broker_id=2 shard=metadata_0 state=Follower leader=1 term=3 voters=[[1,2,3]]\nnoise\nbroker_id=2 shard=data_0 state=Candidate leader=null term=4 voters=[[1,2,3]]')).toEqual([
+      { shard: 'metadata_0', state: 'Follower', leader: 1, term: 3 },
+      { shard: 'data_0', state: 'Candidate', leader: null, term: 4 },
+    ]);
+  });
+
+  it('takes each voter\'s gRPC address from the Raft membership', () => {
+    expect(Object.keys(agreed().voterAddrs ?? {})).toEqual(['1', '2', '3']);
+  });
+
+  it('a leader that confirms every shard at the same term → ok', () => {
+    const r = confirmLeaders(agreed(), [{ leader: 1, addr: 'robustmq-0:1228', text: ownView('Leader') }]);
+    expect(r.problems).toEqual([]);
+    expect(r.status).toBe('ok');
+  });
+
+  it('a leader nobody can reach fails as unreachable, although every pod names it', () => {
+    const r = confirmLeaders(agreed(), [{ leader: 1, addr: 'robustmq-0:1228', error: 'curl: (6) Could not resolve host: robustmq-0', blocked: false }]);
+    expect(r.status).toBe('failed');
+    expect(r.problems).toEqual(['leader 1 (robustmq-0) unreachable at robustmq-0:1228 (curl: (6) Could not resolve host: robustmq-0); the meta pods still name it (term 1): election in progress or the pod is down']);
+  });
+
+  it('a leader whose own view is no longer Leader, or at another term, fails as an election in progress', () => {
+    const candidate = confirmLeaders(agreed(), [{ leader: 1, addr: 'a:1', text: ownView('Candidate', 2) }]);
+    expect(candidate.status).toBe('failed');
+    expect(candidate.problems[0]).toBe('leader 1 (robustmq-0) does not confirm it leads shard data_0 (its own view: Candidate, term 2; the others say term 1): election in progress');
+    expect(candidate.problems).toHaveLength(3);
+    const newerTerm = confirmLeaders(agreed(), [{ leader: 1, addr: 'a:1', text: ownView('Leader', 5) }]);
+    expect(newerTerm.status).toBe('failed');
+  });
+
+  it('a leader that could not be asked (exec refused) is a warning, not a failure', () => {
+    const r = confirmLeaders(agreed(), [{ leader: 1, addr: 'a:1', error: 'forbidden', blocked: true }]);
+    expect(r.status).toBe('ok');
+    expect(r.warnings).toEqual(['leader 1 (robustmq-0) could not be asked whether it leads: forbidden']);
   });
 });

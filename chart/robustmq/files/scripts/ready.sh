@@ -13,6 +13,7 @@ CONFIG=${RMQ_CONFIG:-/robustmq/config/server.toml}
 GRPC_PORT=${RMQ_GRPC_PORT:-1228}
 MQTT_PORT=${RMQ_MQTT_PORT:-}
 HOST=${RMQ_READY_HOST:-127.0.0.1}
+STATE_DIR=${RMQ_STATE_DIR:-/tmp} # an emptyDir: survives container restarts, not pod restarts
 
 fail() { echo "not ready: $*"; exit 1; }
 broker_id=$(sed -n 's/^broker_id = \([0-9][0-9]*\)$/\1/p' "$CONFIG")
@@ -30,6 +31,32 @@ if [[ $roles == *'"meta"'* ]]; then
   for s in "${states[@]}"; do [[ $s == Leader || $s == Follower ]] || fail "a shard is $s (states: ${states[*]})"; done
   ((${#states[@]} == ${#leaders[@]} && ${#configs[@]} == ${#leaders[@]})) || fail "incomplete Raft metrics"
   for c in "${configs[@]}"; do config_has_voter "$c" "$broker_id" || fail "broker_id $broker_id is not a voter of $c"; done
+  # A server that has just (re)started is Ready only once every leader it names has answered, from its own Raft view,
+  # that it leads: after a leader dies the survivors keep naming it (same term) for 25-55 s (hand run of v0.4.11),
+  # and a rolling restart that counted such a pod Ready would take a second voter down before the first had rejoined.
+  # Confirmed once per server start (run.sh clears the flag): after that readiness is about this pod alone, so an
+  # election never turns every meta pod not-Ready at once (no endpoints, a PDB that allows nothing).
+  confirmed="$STATE_DIR/.robustmq-leader-confirmed"
+  if [ ! -f "$confirmed" ]; then
+    declare -A views=()
+    mapfile -t own < <(raft_shards "$status")
+    for line in "${own[@]}"; do
+      read -r name state leader _ <<<"$line"
+      if [ "$leader" = "$broker_id" ]; then
+        [ "$state" = Leader ] || fail "this node names itself leader of $name but is $state (stale view after a restart)"
+        continue
+      fi
+      if [ -z "${views[$leader]:-}" ]; then
+        addr=''
+        for pair in ${RMQ_META_ADDRS:-}; do [ "${pair%%=*}" = "$leader" ] && addr=${pair#*=}; done
+        [ -n "$addr" ] || fail "leader $leader of $name is not in RMQ_META_ADDRS"
+        views[$leader]=$(RMQ_GRPC_TIMEOUT_SECONDS=${RMQ_LEADER_TIMEOUT_SECONDS:-2} grpc_status "${addr%:*}" "${addr##*:}") || fail "leader $leader ($addr) does not answer: waiting for it or for an election"
+      fi
+      lstate=$(raft_shards "${views[$leader]}" | while read -r n st _; do [ "$n" = "$name" ] && echo "$st"; done)
+      [ "$lstate" = Leader ] || fail "node $leader does not confirm it leads $name (its state: ${lstate:-unknown}): waiting for an election"
+    done
+    : >"$confirmed" 2>/dev/null || true
+  fi
   # remember that this node has been a voter, so that a restart never waits (init-config.sh, run.sh)
   marker=$(member_marker)
   [ -f "$marker" ] || { mkdir -p "$(dirname "$marker")" && printf '%s\n' "$broker_id" >"$marker"; } 2>/dev/null || true

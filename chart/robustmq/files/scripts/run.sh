@@ -66,6 +66,8 @@ while :; do
   fi
   [ -n "$stopping" ] && exit 143
   started=$SECONDS
+  # a new server start must hear from its leader again before it is Ready (ready.sh)
+  rm -f "$STATE_DIR/.robustmq-leader-confirmed"
   "$BIN" --conf="$CONFIG" "$@" &
   child=$!
   while :; do
