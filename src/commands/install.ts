@@ -10,13 +10,14 @@ import { generateCredentials } from '../core/overlay.js';
 import { plan as makePlan, type Plan, type PlanInput } from '../core/plan.js';
 import type { Values } from '../core/values.js';
 import { summarizePreset } from '../core/presets.js';
+import { validatePlanLocally } from '../flows/chart-render.js';
 import { gatherFacts, helmInfo } from '../flows/cluster.js';
 import { assertNoProblems, planJson, printPlan } from '../flows/plan-report.js';
 import { loadChartDefaults, resolveChartOption } from '../inputs/chart-source.js';
 import { planInput } from '../inputs/plan-input.js';
 import { loadPreset } from '../inputs/values-files.js';
 import { assertReplaceable, writeSafely } from '../shell/files.js';
-import { chooseByWizard, type PromptDriver } from './wizard.js';
+import { chooseByWizard, offerRenderWhenUnreachable, RENDER_DIR, type PromptDriver } from './wizard.js';
 
 export async function run(ctx: Context, driver?: PromptDriver): Promise<number> {
   const o = ctx.options;
@@ -37,6 +38,12 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
   let release = o.release;
   let namespace = o.namespace;
   const wizard = !o.preset;
+  if (wizard && !offline && !facts.reachable) {
+    // answering every question only to fail preflight wastes the user's time: offer render (or stop) first
+    await offerRenderWhenUnreachable(ctx, facts, driver);
+    const { run: render } = await import('./render.js');
+    return render({ ...ctx, options: { ...o, outDir: RENDER_DIR } });
+  }
   if (o.preset) preset = loadPreset(ctx, o.preset);
   else {
     const w = await chooseByWizard(ctx, { facts, chart, offline, driver });
@@ -50,6 +57,7 @@ export async function run(ctx: Context, driver?: PromptDriver): Promise<number> 
 
   if (o.dryRun) {
     assertNoProblems(p);
+    p = await validatePlanLocally(ctx, p, helm);
     if (o.output === 'json') t.writeJson(planJson(p, helm, { dryRun: true }));
     else {
       printPlan(ctx, p, helm, { title: 'Dry run: nothing was contacted or written. The real run would do this:' });

@@ -7,6 +7,7 @@ import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { unknownFacts } from '../core/facts.js';
 import { plan as makePlan } from '../core/plan.js';
 import { run as runHelm } from '../shell/helm.js';
+import { templatePlan } from '../flows/chart-render.js';
 import { helmInfo } from '../flows/cluster.js';
 import { assertNoProblems } from '../flows/plan-report.js';
 import { resolveChartOption } from '../inputs/chart-source.js';
@@ -57,17 +58,9 @@ export async function run(ctx: Context): Promise<number> {
       });
     }
   }
-  const r = await runHelm(helm.path, p.template.argv, { env: ctx.term.childEnv, signal: ctx.signal });
-  if (r.exitCode !== 0) {
-    const msg = r.stderr.trim().split('\n').filter(Boolean);
-    const schema = /values don't meet the specifications of the schema/.test(r.stderr);
-    throw new UserError(`helm template failed (exit ${r.exitCode}): ${msg.slice(0, 6).join(' | ')}`, {
-      exitCode: schema ? ExitCode.usage : ExitCode.error,
-      hint: `${valuesPath} was written so you can inspect it; rerun: ${['helm', ...p.template.argv].join(' ')}`,
-    });
-  }
-  const bak2 = await writeSafely(yesCtx, manifestsPath, r.stdout, 'manifests file');
-  const docs = (r.stdout.match(/^kind: /gm) ?? []).length;
+  const manifests = await templatePlan(ctx, p, helm, { overlayAt: valuesPath, hint: `${valuesPath} was written so you can inspect it; rerun: ${['helm', ...p.template.argv].join(' ')}` });
+  const bak2 = await writeSafely(yesCtx, manifestsPath, manifests, 'manifests file');
+  const docs = (manifests.match(/^kind: /gm) ?? []).length;
   if (o.output === 'json') {
     ctx.term.writeJson({ ok: true, values: valuesPath, manifests: manifestsPath, objects: docs, backups: [bak1, bak2].filter(Boolean), assumes: p.header.assumes, notes: p.notes, reproduceCommand: p.reproduceCommand });
   } else {

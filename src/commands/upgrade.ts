@@ -1,5 +1,5 @@
 // `robustmq-install upgrade`: the release's current values (`helm get values`) are the base; --preset/-f/--set change
-// them. Shows a values-level plan (current → new, changed keys only, grouped by question), refuses install-only keys
+// them, or, on a terminal without any of those (and without --yes), the upgrade wizard does (src/commands/wizard.ts). Shows a values-level plan (current → new, changed keys only, grouped by question), refuses install-only keys
 // with the way out, runs preflight, then the deploy flow with reset-then-reuse semantics and rollback on failure
 // (default on; --no-rollback-on-failure keeps the failed revision).
 import { randomBytes } from 'node:crypto';
@@ -14,12 +14,14 @@ import { formatValuesPlan, formatViolation, installOnlyViolations, valuesPlan } 
 import { deepMerge, isMap, type Values } from '../core/values.js';
 import { run as runHelm, type HelmInfo } from '../shell/helm.js';
 import { guardUnattended } from './install.js';
+import { validatePlanLocally } from '../flows/chart-render.js';
 import { gatherFacts, helmInfo } from '../flows/cluster.js';
 import { assertNoProblems, planJson, printPlan } from '../flows/plan-report.js';
 import { loadChartDefaults, resolveChartOption } from '../inputs/chart-source.js';
 import { planInput } from '../inputs/plan-input.js';
 import { loadPreset } from '../inputs/values-files.js';
 import { assertReplaceable, writeSafely } from '../shell/files.js';
+import { chooseForUpgrade, type PromptDriver } from './wizard.js';
 
 export async function releaseValues(ctx: Context, helm: HelmInfo, o: { all: boolean; revision?: number }): Promise<Values> {
   const argv = getValuesArgv({ release: ctx.options.release, namespace: ctx.options.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, ...(o.revision ? { revision: o.revision } : {}) });
@@ -55,7 +57,13 @@ export async function requireRelease(ctx: Context, helm: HelmInfo, what: string)
   return facts;
 }
 
-export async function run(ctx: Context): Promise<number> {
+/** The wizard runs when nobody said what to change and someone can answer. */
+export function upgradeByWizard(ctx: Context): boolean {
+  const o = ctx.options;
+  return ctx.term.interactive && !ctx.term.json && !o.yes && !o.preset && o.values.length === 0 && o.set.length === 0;
+}
+
+export async function run(ctx: Context, driver?: PromptDriver): Promise<number> {
   const o = ctx.options;
   const t = ctx.term;
   const chart = resolveChartOption(ctx);
@@ -65,8 +73,10 @@ export async function run(ctx: Context): Promise<number> {
   const current = await releaseValues(ctx, helm, { all: false });
   const computed = await releaseValues(ctx, helm, { all: true });
   const preset = o.preset ? loadPreset(ctx, o.preset) : undefined;
+  const wizard = upgradeByWizard(ctx);
+  const answers = wizard ? (await chooseForUpgrade(ctx, { facts, chart, userValues: current, computed, revision: rel.revision, driver })).answers : undefined;
   const valuesFile = resolve(ctx.cwd, o.valuesOut);
-  const p = makePlan(planInput(ctx, { command: 'upgrade', facts, helm, chart, valuesFile, preset, currentValues: current, offline: false }));
+  const p = makePlan(planInput(ctx, { command: 'upgrade', facts, helm, chart, valuesFile, preset, answers, currentValues: current, offline: false }));
   assertNoProblems(p);
 
   const chartDefaults = loadChartDefaults(chart);
@@ -80,13 +90,21 @@ export async function run(ctx: Context): Promise<number> {
 
   const groups = valuesPlan(current, p.overlay);
   const chartChange = rel.chartVersion && chart.version && rel.chartVersion !== chart.version ? `, chart ${rel.chartVersion} → ${chart.version}` : chart.version ? `, chart ${chart.version}` : '';
+  if (wizard && groups.length === 0 && !(rel.chartVersion && chart.version && rel.chartVersion !== chart.version) && rel.status === 'deployed') {
+    // every answer kept what runs: a new revision would change nothing
+    t.line('');
+    t.ok(`no value changes: release ${p.release} stays at revision ${rel.revision}; nothing was written`);
+    return ExitCode.ok;
+  }
+  if (wizard) t.line('');
   if (o.dryRun) {
-    if (t.json) t.writeJson(planJson(p, helm, { dryRun: true, fromRevision: rel.revision, valuesPlan: groups }));
+    const checked = await validatePlanLocally(ctx, p, helm);
+    if (t.json) t.writeJson(planJson(checked, helm, { dryRun: true, fromRevision: rel.revision, valuesPlan: groups }));
     else {
       t.line(t.style('bold', `Upgrade plan for release ${p.release} (revision ${rel.revision}${chartChange}), values current → new:`));
       for (const l of formatValuesPlan(groups)) t.line(l);
       t.line('');
-      printPlan(ctx, p, helm, { title: 'Dry run: nothing was changed or written. The real run would do this:' });
+      printPlan(ctx, checked, helm, { title: 'Dry run: nothing was changed or written. The real run would do this:' });
     }
     return ExitCode.ok;
   }
@@ -113,7 +131,7 @@ export async function run(ctx: Context): Promise<number> {
       const expected = facts.context ?? p.release;
       const typed = await pr.input({ message: `prod: type the ${facts.context ? 'context' : 'release'} name (${expected}) to upgrade` }, t.promptContext);
       if (typed.trim() !== expected) throw new UserError('not confirmed', { exitCode: ExitCode.aborted });
-    } else if (!(await pr.confirm({ message: 'Upgrade?', default: true }, t.promptContext))) {
+    } else if (!(await pr.confirm({ message: `Upgrade release ${p.release}?`, default: true }, t.promptContext))) {
       throw new UserError('not confirmed', { exitCode: ExitCode.aborted });
     }
   }

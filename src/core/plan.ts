@@ -18,6 +18,7 @@ import { credentialsSecretName, CREDENTIAL_KEYS, renderOverlay, type OverlayHead
 import { topologyOf, ROLES } from './presets.js';
 import { validateReplicas, validateQuantity } from './questions.js';
 import { clone, deepMerge, diffValues, getPath, isMap, mergeAll, parseSet, setPath, setsToValues, toSetExpr, type Values } from './values.js';
+import { imageProblems } from './image-ref.js';
 
 export type CheckId =
   | 'helm-version'
@@ -238,6 +239,8 @@ export function plan(input: PlanInput): Plan {
       problems.push({ id: 'replicas', kind: 'input', message: `combined.metaReplicas (${voters}) exceeds combined.replicaCount (${total})`, hint: 'meta voters run on the first pods: metaReplicas <= replicaCount' });
     }
   }
+
+  for (const i of imageProblems(effective)) problems.push({ id: 'image', kind: 'input', message: i.message, hint: i.hint });
 
   // 5. storage class exists?
   for (const role of ROLES[topo]) {

@@ -33,6 +33,29 @@ export function validateQuantity(s: string): Validation {
   return true;
 }
 
+const UNIT_BYTES: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+
+/** Bytes of a memory quantity, or undefined when it is not one. */
+export function quantityBytes(s: string): number | undefined {
+  const m = QUANTITY.exec(s.trim());
+  return m ? Number(m[1]) * UNIT_BYTES[m[3] ?? '']! : undefined;
+}
+
+export function validateMemory(s: string): Validation {
+  const b = quantityBytes(s);
+  if (b === undefined) return `${JSON.stringify(s)} is not a memory size: use a Kubernetes quantity like 512Mi or 2Gi`;
+  // RobustMQ does not start in less (and a bare "512" would mean 512 bytes)
+  if (b < 64 * 2 ** 20) return `${s} is too little memory for RobustMQ: at least 64Mi`;
+  return true;
+}
+
+export function validateCpu(s: string): Validation {
+  const m = /^(\d+(\.\d+)?)(m?)$/.exec(s.trim());
+  if (!m) return `${JSON.stringify(s)} is not a CPU amount: use cores (1, 0.5) or millicores (250m)`;
+  if (Number(m[1]) <= 0) return 'must be more than 0';
+  return true;
+}
+
 export function validateDnsLabel(s: string, max = 63, what = 'name'): Validation {
   if (s.length === 0) return `${what} must not be empty`;
   if (s.length > max) return `${what} must be at most ${max} characters`;
@@ -53,13 +76,20 @@ export function validateHost(s: string): Validation {
 // ---------- state and question shapes ----------
 
 export interface WizardState {
+  /** upgrade: the release exists; install-only questions are shown with their value, not asked */
+  mode: 'install' | 'upgrade';
   facts: Facts;
   /** the built-in presets, already read */
   presets: Record<PresetName, Values>;
   /** -f files merged (applied over the chosen preset) */
   files: Values;
-  /** the chart's values.yaml (for defaults the presets leave to the chart) */
+  /** the chart's values.yaml (for defaults the presets leave to the chart); upgrade: the release's computed values
+   *  (`helm get values --all`), so every default is what runs now */
   chartDefaults: Values;
+  /** the RobustMQ image tags the chart is tested with (empty: not known, e.g. a chart from a repository) */
+  testedTags: readonly string[];
+  /** the answer to "change CPU and memory?" (upgrade) */
+  changeResources?: boolean;
   /** leaf keys fixed by --set: questions writing only those keys are not asked */
   fixed: ReadonlySet<string>;
   env: PresetName;
@@ -90,6 +120,10 @@ export interface Question {
   default: (s: WizardState) => string | boolean;
   validate?: (answer: string, s: WizardState) => Validation;
   apply: (answer: string | boolean, s: WizardState) => WizardState;
+  /** which runs ask it (default: both) */
+  modes?: readonly WizardState['mode'][];
+  /** fixed once installed: on upgrade the question is not asked and this (the current value) is shown instead */
+  installOnly?: (s: WizardState) => string;
 }
 
 export function initialState(o: {
@@ -100,9 +134,12 @@ export function initialState(o: {
   fixed?: ReadonlySet<string>;
   release: string;
   namespace: string;
+  testedTags?: readonly string[];
 }): WizardState {
   const env: PresetName = 'dev';
   return {
+    mode: 'install',
+    testedTags: o.testedTags ?? [],
     facts: o.facts,
     presets: o.presets,
     files: o.files ?? {},
@@ -116,10 +153,60 @@ export function initialState(o: {
   };
 }
 
+/**
+ * The upgrade wizard's start: the release's own values (`helm get values`) are what answers go over, its computed
+ * values (`--all`) stand where the chart defaults stand at install, so each question defaults to what runs now.
+ */
+export function upgradeState(o: {
+  facts: Facts;
+  userValues: Values;
+  computed: Values;
+  files?: Values;
+  fixed?: ReadonlySet<string>;
+  release: string;
+  namespace: string;
+  testedTags?: readonly string[];
+}): WizardState {
+  return {
+    mode: 'upgrade',
+    testedTags: o.testedTags ?? [],
+    facts: o.facts,
+    presets: { dev: {}, test: {}, prod: {} },
+    files: o.files ?? {},
+    chartDefaults: o.computed,
+    fixed: o.fixed ?? new Set(),
+    env: 'dev',
+    release: o.release,
+    namespace: o.namespace,
+    values: deepMerge(o.userValues, o.files ?? {}),
+    answers: {},
+  };
+}
+
+/** What runs now (upgrade): the release's computed value of a key. */
+function installed(s: WizardState, key: string): Value | undefined {
+  return getPath(s.chartDefaults, key);
+}
+
 /** The effective value: answers > preset+files > chart defaults. */
 export function current(s: WizardState, key: string): Value | undefined {
   const v = getPath(s.values, key);
   return v !== undefined ? v : getPath(s.chartDefaults, key);
+}
+
+/** Drop an answer again (a scale-down or voter change the user did not confirm keeps what runs). */
+function unsetAnswer(s: WizardState, key: string): WizardState {
+  const values = clone(s.values);
+  const answers = clone(s.answers);
+  const was = installed(s, key);
+  const parts = key.split('.');
+  const last = parts.pop()!;
+  for (const v of [values, answers]) {
+    const parent = getPath(v, parts.join('.'));
+    if (isMap(parent)) delete parent[last];
+  }
+  if (was !== undefined && getPath(values, key) === undefined) setPath(values, key, was);
+  return { ...s, values, answers };
 }
 
 function setAnswer(s: WizardState, entries: [string, Value][]): WizardState {
@@ -168,6 +255,106 @@ function notFixed(keys: string[], s: WizardState): boolean | string {
 const SM = 'metrics.serviceMonitor.enabled';
 const PR = 'metrics.prometheusRule.enabled';
 
+type Role = 'combined' | 'meta' | 'broker' | 'engine';
+/** broker_id of ordinal 0 of each role (the chart's id ranges) */
+const FIRST_ID: Record<Role, number> = { combined: 1, meta: 1, broker: 1001, engine: 2001 };
+
+/** The chart's fullname: the StatefulSet and pod name prefix (templates/_helpers.tpl "robustmq.fullname"). */
+function fullname(s: WizardState): string {
+  const over = str(current(s, 'fullnameOverride'));
+  const name = str(current(s, 'nameOverride')) || 'robustmq';
+  const full = over || (s.release.includes(name) ? s.release : `${s.release}-${name}`);
+  return full.slice(0, 40).replace(/-+$/, '');
+}
+function podName(s: WizardState, role: Role, ordinal: number): string {
+  return `${fullname(s)}${role === 'combined' ? '' : `-${role}`}-${ordinal}`;
+}
+/** "a, b and c" */
+function listing(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+/** ordinals from `to` up to `from` - 1, highest first (the order pods leave and voters must be removed) */
+function leaving(from: number, to: number): number[] {
+  return Array.from({ length: from - to }, (_, i) => from - 1 - i);
+}
+
+function resourcesText(s: WizardState, role: string): string {
+  const g = (k: string) => str(current(s, `${role}.resources.${k}`), '-');
+  return `${g('requests.cpu')}/${g('requests.memory')}, limit ${g('limits.memory')}`;
+}
+
+/**
+ * What an upgrade can do to the voter count (chart README, "Scale the voters"): up is a rolling restart, down needs
+ * the top voters to leave Raft first, and RobustMQ v0.4.11 refuses a leave below two voters.
+ */
+function voterChangeAllowed(s: WizardState, key: string, to: number): Validation {
+  const from = Number(installed(s, key) ?? to);
+  if (to < from && to < 3 && from >= 3) return `RobustMQ refuses to remove voters below two (cluster node leave), so ${from} → ${to} cannot be done by an upgrade: keep ${from}, or reinstall`;
+  return true;
+}
+
+/** Confirm a voter count change with what it does; "no" keeps the running count. */
+function voterChange(role: 'combined' | 'meta'): Question {
+  const key = role === 'combined' ? 'combined.metaReplicas' : 'meta.replicaCount';
+  const counts = (s: WizardState) => ({ from: Number(installed(s, key)), to: Number(current(s, key)) });
+  return {
+    id: `voters.change.${role}`,
+    type: 'confirm',
+    keys: () => [],
+    modes: ['upgrade'],
+    message: (s) => {
+      const { from, to } = counts(s);
+      if (to > from) return `Raft voters ${from} → ${to}: meta_addrs changes, so every pod restarts, one at a time, and the new voters join one by one. Go ahead?`;
+      const ids = leaving(from, to).map((o) => FIRST_ID[role] + o);
+      return `Raft voters ${from} → ${to}: ids ${listing(ids.map(String))} must leave Raft first, highest first, while they run (kubectl exec ${podName(s, role, 0)} -c robustmq -- /robustmq/libs/cli-command cluster node leave -n <id>). Have they left? (No keeps ${from})`;
+    },
+    when: (s) => {
+      const { from, to } = counts(s);
+      return Number.isFinite(from) && from !== to;
+    },
+    default: (s) => counts(s).to > counts(s).from,
+    apply: (a, s) => (a === true ? s : unsetAnswer(s, key)),
+  };
+}
+
+/** Confirm a scale-down with what leaves with the pods; "no" keeps the running count. */
+function scaleDown(role: Role): Question {
+  const key = `${role}.replicaCount`;
+  const counts = (s: WizardState) => ({ from: Number(installed(s, key)), to: Number(current(s, key)) });
+  return {
+    id: `scale-down.${role}`,
+    type: 'confirm',
+    keys: () => [],
+    modes: ['upgrade'],
+    message: (s) => {
+      const { from, to } = counts(s);
+      const pods = leaving(from, to).map((o) => podName(s, role, o));
+      const what =
+        role === 'broker'
+          ? 'their MQTT clients are disconnected and must reconnect to the other brokers'
+          : role === 'engine'
+            ? 'the data their storage engines hold is no longer served'
+            : role === 'meta'
+              ? ''
+              : 'their MQTT clients are disconnected and must reconnect to the other pods, and the data their engines hold is no longer served';
+      const volumes =
+        current(s, `${role}.persistence.enabled`) === false
+          ? 'Their data is on emptyDir and goes with them'
+          : current(s, `${role}.persistence.retentionPolicy.whenScaled`) === 'Delete'
+            ? 'Their PVCs are DELETED (retentionPolicy.whenScaled: Delete)'
+            : 'Their PVCs are kept';
+      return `${role} pods ${from} → ${to}: ${listing(pods)} leave; ${what}. ${volumes}; clear their node ids afterwards with cluster node leave. Scale down?`;
+    },
+    when: (s) => {
+      if (role === 'meta') return false;
+      const { from, to } = counts(s);
+      return Number.isFinite(from) && to < from;
+    },
+    default: () => false,
+    apply: (a, s) => (a === true ? s : unsetAnswer(s, key)),
+  };
+}
+
 export const QUESTIONS: readonly Question[] = [
   {
     id: 'environment',
@@ -176,6 +363,8 @@ export const QUESTIONS: readonly Question[] = [
     message: () => 'Environment (picks the preset)',
     choices: () => PRESET_NAMES.map((p) => ({ value: p, name: p, description: ENV_TEXT[p] })),
     default: (s) => s.env,
+    // a preset only shapes a first install; afterwards the release's own values are the base
+    modes: ['install'],
     apply: (a, s) => {
       const env = a as PresetName;
       return { ...s, env, values: deepMerge(deepMerge(s.presets[env] ?? {}, s.files), s.answers) };
@@ -187,6 +376,7 @@ export const QUESTIONS: readonly Question[] = [
     keys: () => [],
     message: () => 'Release name',
     default: (s) => s.release,
+    installOnly: (s) => s.release,
     validate: (a) => validateDnsLabel(a, 53, 'release name'),
     apply: (a, s) => ({ ...s, release: String(a) }),
   },
@@ -196,6 +386,7 @@ export const QUESTIONS: readonly Question[] = [
     keys: () => [],
     message: () => 'Namespace',
     default: (s) => s.namespace,
+    installOnly: (s) => s.namespace,
     validate: (a) => validateDnsLabel(a, 63, 'namespace'),
     apply: (a, s) => ({ ...s, namespace: String(a) }),
   },
@@ -210,6 +401,7 @@ export const QUESTIONS: readonly Question[] = [
       { value: 'split', name: 'split', description: 'separate meta, broker and engine StatefulSets' },
     ],
     default: (s) => topo(s),
+    installOnly: (s) => topo(s),
     apply: (a, s) => setAnswer(s, [['topology', String(a)]]),
   },
   {
@@ -223,10 +415,13 @@ export const QUESTIONS: readonly Question[] = [
       const r = validateReplicas(a, { voters: false, prod: s.env === 'prod' });
       if (r !== true) return r;
       if (s.env === 'prod' && Number(a) < 3) return 'prod needs at least 3 pods (3 meta voters)';
+      const voters = Number(installed(s, 'combined.metaReplicas') ?? 0);
+      if (s.mode === 'upgrade' && Number(a) < voters) return `the first ${voters} pods are the Raft voters: keep at least ${voters} pods (fewer voters first: see "Scale the voters" in the chart README)`;
       return true;
     },
     apply: (a, s) => setAnswer(s, [['combined.replicaCount', Number(a)]]),
   },
+  scaleDown('combined'),
   {
     id: 'voters.combined',
     type: 'input',
@@ -234,6 +429,7 @@ export const QUESTIONS: readonly Question[] = [
     message: (s) => `Meta voters among them (odd, at most ${str(current(s, 'combined.replicaCount'), '?')})`,
     when: (s) => topo(s) === 'combined' && notFixed(['combined.metaReplicas'], s),
     default: (s) => {
+      if (s.mode === 'upgrade') return str(installed(s, 'combined.metaReplicas'), '1');
       const n = Number(current(s, 'combined.replicaCount') ?? 1);
       const m = Number(current(s, 'combined.metaReplicas') ?? 1);
       const capped = Math.min(Math.max(m, n >= 3 ? 3 : 1), n);
@@ -243,10 +439,12 @@ export const QUESTIONS: readonly Question[] = [
       const r = validateReplicas(a, { voters: true, prod: s.env === 'prod' });
       if (r !== true) return r;
       const n = Number(current(s, 'combined.replicaCount') ?? 1);
-      return Number(a) <= n ? true : `at most the number of pods (${n})`;
+      if (Number(a) > n) return `at most the number of pods (${n})`;
+      return s.mode === 'upgrade' ? voterChangeAllowed(s, 'combined.metaReplicas', Number(a)) : true;
     },
     apply: (a, s) => setAnswer(s, [['combined.metaReplicas', Number(a)]]),
   },
+  voterChange('combined'),
   ...(['meta', 'broker', 'engine'] as const).map(
     (role): Question => ({
       id: `replicas.${role}`,
@@ -255,10 +453,14 @@ export const QUESTIONS: readonly Question[] = [
       message: () => (role === 'meta' ? 'Meta voters (odd)' : `${role[0]!.toUpperCase()}${role.slice(1)} pods`),
       when: (s) => topo(s) === 'split' && notFixed([`${role}.replicaCount`], s),
       default: (s) => str(current(s, `${role}.replicaCount`), '3'),
-      validate: (a, s) => validateReplicas(a, { voters: role === 'meta', prod: s.env === 'prod' }),
+      validate: (a, s) => {
+        const r = validateReplicas(a, { voters: role === 'meta', prod: s.env === 'prod' });
+        if (r !== true || role !== 'meta' || s.mode !== 'upgrade') return r;
+        return voterChangeAllowed(s, 'meta.replicaCount', Number(a));
+      },
       apply: (a, s) => setAnswer(s, [[`${role}.replicaCount`, Number(a)]]),
     }),
-  ),
+  ).flatMap((q) => [q, q.id === 'replicas.meta' ? voterChange('meta') : scaleDown(q.id.slice('replicas.'.length) as Role)]),
   {
     id: 'storage.class',
     type: 'select',
@@ -286,6 +488,10 @@ export const QUESTIONS: readonly Question[] = [
       return defaultStorageClass(s.facts) ?? (list && list.length ? list[0]!.name : '');
     },
     validate: (a) => (a === '' ? true : validateDnsLabel(a, 253, 'StorageClass')),
+    installOnly: (s) => {
+      const classes = [...new Set(dataRoles(topo(s)).map((r) => str(current(s, `${r}.persistence.storageClass`))))];
+      return classes.map((c) => (c === '' ? '(the cluster default)' : c)).join(', ');
+    },
     apply: (a, s) => setAnswer(s, dataRoles(topo(s)).map((r) => [`${r}.persistence.storageClass`, String(a)] as [string, Value])),
   },
   ...(['combined', 'meta', 'broker', 'engine'] as const).map(
@@ -300,10 +506,68 @@ export const QUESTIONS: readonly Question[] = [
         return notFixed([`${role}.persistence.size`], s);
       },
       default: (s) => str(current(s, `${role}.persistence.size`), '10Gi'),
+      installOnly: (s) => str(current(s, `${role}.persistence.size`), '?'),
       validate: (a) => validateQuantity(a),
       apply: (a, s) => setAnswer(s, [[`${role}.persistence.size`, String(a).trim()]]),
     }),
   ),
+  {
+    id: 'resources.change',
+    type: 'confirm',
+    keys: () => [],
+    modes: ['upgrade'],
+    message: (s) => `Change CPU or memory? (now ${rolesOf(s).map((r) => `${r} ${resourcesText(s, r)}`).join('; ')})`,
+    default: () => false,
+    apply: (a, s) => ({ ...s, changeResources: a === true }),
+  },
+  ...(['combined', 'meta', 'broker', 'engine'] as const).flatMap((role) =>
+    (
+      [
+        ['requests.cpu', 'CPU request', validateCpu],
+        ['requests.memory', 'Memory request', validateMemory],
+        ['limits.memory', 'Memory limit', validateMemory],
+      ] as const
+    ).map(
+      ([path, label, check]): Question => ({
+        id: `resources.${role}.${path}`,
+        type: 'input',
+        keys: () => [`${role}.resources.${path}`],
+        message: () => `${label} per ${role === 'combined' ? '' : `${role} `}pod`,
+        modes: ['upgrade'],
+        when: (s) => s.changeResources === true && (ROLES[topo(s)] as readonly string[]).includes(role) && notFixed([`${role}.resources.${path}`], s),
+        default: (s) => str(current(s, `${role}.resources.${path}`)),
+        validate: (a, s) => {
+          const r = check(a);
+          if (r !== true || path !== 'limits.memory') return r;
+          const req = quantityBytes(str(current(s, `${role}.resources.requests.memory`)));
+          return req !== undefined && quantityBytes(a)! < req ? `below the memory request (${str(current(s, `${role}.resources.requests.memory`))}): a limit must be at least the request` : true;
+        },
+        apply: (a, s) => setAnswer(s, [[`${role}.resources.${path}`, String(a).trim()]]),
+      }),
+    ),
+  ),
+  {
+    id: 'image.tag',
+    type: 'select',
+    keys: () => ['image.tag'],
+    message: () => 'RobustMQ version (image tag)',
+    when: (s) => {
+      if (s.testedTags.length === 0) return s.mode === 'upgrade' ? 'image tag not offered: the RobustMQ versions this chart is tested with are not known (a chart from a repository); --set image.tag=… changes it' : false;
+      if (str(current(s, 'image.digest')) !== '') return `image tag not offered: the image is pinned by image.digest (${str(current(s, 'image.digest'))})`;
+      const cur = str(current(s, 'image.tag'));
+      // at install one tested version and nothing else is no choice
+      if (s.mode === 'install' && s.testedTags.length === 1 && (cur === '' || cur === s.testedTags[0])) return false;
+      return notFixed(['image.tag'], s);
+    },
+    choices: (s) => {
+      const cur = str(current(s, 'image.tag'));
+      const out: Choice[] = s.testedTags.map((t) => ({ value: t, name: `${t}${t === cur ? ' (running now)' : ''}`, description: 'tested with this chart' }));
+      if (cur !== '' && !s.testedTags.includes(cur)) out.push({ value: cur, name: `${cur} (running now; not tested with this chart)`, description: 'keeps the current image' });
+      return out;
+    },
+    default: (s) => str(current(s, 'image.tag'), s.testedTags[0] ?? ''),
+    apply: (a, s) => setAnswer(s, [['image.tag', String(a)]]),
+  },
   {
     id: 'ingress.enabled',
     type: 'confirm',

@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
 import { resolveChart, type ChartKind, type ChartSource } from '../core/flags.js';
 import type { Values } from '../core/values.js';
+import { notRegularFile, readInputFile } from '../shell/files.js';
 import { readValuesFile } from './values-files.js';
 
 export interface ResolvedChart {
@@ -25,7 +26,8 @@ export function resolveChartOption(ctx: Context): ResolvedChart {
     { chart: o.chart, chartVersion: o.chartVersion, repoUrl: o.repoUrl, plainHttp: o.plainHttp, caFile: o.caFile, bundledPath: ctx.paths.chartDir },
     (p) => existsSync(resolve(ctx.cwd, p)),
   );
-  if (o.caFile && !existsSync(resolve(ctx.cwd, o.caFile))) throw usageError(`--ca-file ${o.caFile}: no such file`, 'pass the CA bundle that signed the registry/repository certificate');
+  if (o.caFile) checkCaFile(resolve(ctx.cwd, o.caFile), o.caFile);
+  if (o.kubeconfig) checkKubeconfig(resolve(ctx.cwd, o.kubeconfig), o.kubeconfig);
   if (r.kind === 'bundled') {
     if (!existsSync(`${ctx.paths.chartDir}/Chart.yaml`)) {
       throw new UserError(`the bundled chart is missing at ${ctx.paths.chartDir}`, { exitCode: ExitCode.error, hint: 'reinstall the package, or pass --chart PATH|TGZ|REPO/NAME|oci://…' });
@@ -35,8 +37,13 @@ export function resolveChartOption(ctx: Context): ResolvedChart {
   }
   if (r.kind === 'local') {
     const abs = resolve(ctx.cwd, o.chart!);
-    const isDir = statSync(abs).isDirectory();
+    const st = statSync(abs);
+    const isDir = st.isDirectory();
+    // helm reads the archive: a FIFO or a device there would hang it
+    const odd = isDir ? undefined : notRegularFile(st);
+    if (odd) throw usageError(`--chart ${o.chart}: ${odd}`, 'point --chart at a chart directory, a .tgz, REPO/NAME or oci://…');
     if (isDir && !existsSync(`${abs}/Chart.yaml`)) throw usageError(`--chart ${o.chart}: no Chart.yaml in that directory`, 'point --chart at a chart directory, a .tgz, REPO/NAME or oci://…');
+    if (isDir) readInputFile(`${abs}/Chart.yaml`, { what: '--chart', shown: `${o.chart}/Chart.yaml`, hint: 'point --chart at a chart directory, a .tgz, REPO/NAME or oci://…' });
     const info = isDir ? bundledChartInfo(abs) : {};
     return { ...r, source: { ...r.source, ref: abs }, display: isDir ? `${info.name ?? basename(abs)} (${o.chart})` : o.chart!, version: info.version, localDir: isDir ? abs : undefined };
   }
@@ -44,6 +51,29 @@ export function resolveChartOption(ctx: Context): ResolvedChart {
     throw usageError(`--chart ${o.chart}: no such file or directory, and not REPO/NAME or oci://…`, 'pass a chart path, a .tgz, REPO/NAME (a repo you added), NAME with --repo-url URL, or oci://…');
   }
   return { ...r, display: r.repoUrl ? `${o.chart} from ${r.repoUrl}` : o.chart!, version: o.chartVersion };
+}
+
+const CA_HINT = 'pass the CA bundle that signed the registry/repository certificate';
+
+/** helm reads --ca-file only once it reaches the registry, where a wrong file shows up as a TLS failure instead. */
+function checkCaFile(abs: string, shown: string): void {
+  const text = readInputFile(abs, { what: '--ca-file', shown, hint: CA_HINT });
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw usageError(`--ca-file ${shown}: no PEM certificate in it (no "-----BEGIN CERTIFICATE-----" line)`, CA_HINT);
+}
+
+/**
+ * kubectl and helm read --kubeconfig, not the CLI: only what would hang or mislead them is refused here (a FIFO blocks
+ * both forever). Its content and size are theirs to judge.
+ */
+function checkKubeconfig(abs: string, shown: string): void {
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw usageError(`--kubeconfig ${shown}: no such file`, 'pass the kubeconfig file of the cluster, or leave --kubeconfig out (KUBECONFIG and ~/.kube/config apply)');
+  }
+  const odd = notRegularFile(st);
+  if (odd) throw usageError(`--kubeconfig ${shown}: ${odd}`, 'pass the kubeconfig file of the cluster, or leave --kubeconfig out (KUBECONFIG and ~/.kube/config apply)');
 }
 
 export function loadChartDefaults(chart: ResolvedChart): Values | undefined {

@@ -7,16 +7,11 @@ import type { Context } from '../context.js';
 import { usageError } from '../core/errors.js';
 import { PRESET_NAMES, presetRef, type PresetName } from '../core/presets.js';
 import { isMap, type Values } from '../core/values.js';
+import { readInputFile } from '../shell/files.js';
 
 /** Read a YAML map of values. `shown` is the path as the user typed it (for messages). */
 export function readValuesFile(path: string, what: string, shown = path): Values {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw usageError(`${what} ${shown}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, what === 'preset' ? `use one of ${PRESET_NAMES.join(', ')} or a values file` : 'check the path');
-  }
+  const text = readInputFile(path, { what, shown, hint: what === 'preset' ? `use one of ${PRESET_NAMES.join(', ')} or a values file` : 'check the path' });
   const prebuilt = parsedAtBuild(text);
   if (prebuilt) return prebuilt;
   let doc: unknown;

@@ -1,7 +1,8 @@
 // Terminal IO: human text on stderr, JSON on stdout, colors resolved once, prompts only with a TTY,
 // and a listr2 `tasks` helper (spinner tree on a TTY, plain lines otherwise). listr2 and @inquirer/prompts
 // are imported lazily, so `--help`/`--version` never load them.
-import { inspect } from 'node:util';
+import { emitKeypressEvents } from 'node:readline';
+import * as util from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 
 export type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta' | 'gray';
@@ -64,15 +65,33 @@ export interface Terminal {
 
 export type Prompts = typeof import('@inquirer/prompts');
 
-/** ANSI styling from node's own table (util.inspect.colors), independent of which stream is a TTY. */
-function ansi(s: Style | Style[], text: string): string {
-  let out = text;
-  for (const name of Array.isArray(s) ? s : [s]) {
-    const pair = inspect.colors[name === 'gray' ? 'gray' : name];
-    if (pair) out = `\u001b[${pair[0]}m${out}\u001b[${pair[1]}m`;
-  }
-  return out;
+type StyleFn = (format: Style, text: string, options?: { validateStream?: boolean }) => string;
+
+/**
+ * Styling through node:util styleText, applied only after the CLI itself decided colour is on (resolveColor): its own
+ * checks look at stdout and the environment while this CLI's text goes to stderr, so they are switched off with
+ * `validateStream: false` where that option exists. A Node that checks the stream but lacks the option (it returns the
+ * text unstyled even with `validateStream: false`) gets the same escape codes from node's own table instead.
+ */
+export function makeStyler(styleText: StyleFn | undefined): (s: Style | Style[], text: string) => string {
+  const works = (() => {
+    try {
+      return styleText !== undefined && styleText('red', 'x', { validateStream: false }) !== 'x';
+    } catch {
+      return false;
+    }
+  })();
+  const one: (name: Style, text: string) => string = works
+    ? (name, text) => styleText!(name, text, { validateStream: false })
+    : (name, text) => {
+        const pair = util.inspect.colors[name];
+        return pair ? `\u001b[${pair[0]}m${text}\u001b[${pair[1]}m` : text;
+      };
+  // one format at a time: array formats are not accepted by every styleText this CLI runs on (Node >= 20.19)
+  return (s, text) => (Array.isArray(s) ? s : [s]).reduce((out, name) => one(name, out), text);
 }
+
+let styler: ((s: Style | Style[], text: string) => string) | undefined;
 
 /** CI means the variable is set to anything but "", "0" or "false". */
 export function isCI(env: NodeJS.ProcessEnv): boolean {
@@ -102,8 +121,13 @@ export function createTerminal(opts: TerminalOptions = {}): Terminal {
     childEnv.NO_COLOR = '1';
     delete childEnv.FORCE_COLOR;
   }
-  const style = (s: Style | Style[], text: string) => (color ? ansi(s, text) : text);
+  const style = (s: Style | Style[], text: string) => (color ? (styler ??= makeStyler(util.styleText as StyleFn | undefined))(s, text) : text);
   const line = (text = '') => void stderr.write(text + '\n');
+  // Ctrl-D (end of input) cancels like Ctrl-C: inquirer's readline closes on it but never settles the prompt, and the
+  // process would then end with exit 0 and nothing said. Aborting the prompts' signal makes it an AbortPromptError,
+  // which cli.ts reports as "aborted" (130).
+  const endOfInput = new AbortController();
+  let watchingEof = false;
 
   const term: Terminal = {
     isTTY,
@@ -126,10 +150,17 @@ export function createTerminal(opts: TerminalOptions = {}): Terminal {
     },
     writeJson: (v) => void stdout.write(JSON.stringify(v, null, 2) + '\n'),
     writeOut: (t) => void stdout.write(t),
-    promptContext: { input: stdin, output: stderr },
+    promptContext: { input: stdin, output: stderr, signal: endOfInput.signal },
     async prompts() {
       if (!interactive) {
         throw new Error('internal: a prompt was requested without an interactive terminal');
+      }
+      if (!watchingEof) {
+        watchingEof = true;
+        emitKeypressEvents(stdin);
+        stdin.on('keypress', (_s: unknown, key?: { ctrl?: boolean; name?: string }) => {
+          if (key?.ctrl && key.name === 'd') endOfInput.abort('end of input (Ctrl-D)');
+        });
       }
       return import('@inquirer/prompts');
     },

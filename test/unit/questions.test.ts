@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unknownFacts, type Facts } from '../../src/core/facts.js';
-import { initialState, questionById, QUESTIONS, validateDnsLabel, validateHost, validateQuantity, validateReplicas, type WizardState } from '../../src/core/questions.js';
-import type { Values } from '../../src/core/values.js';
+import { initialState, questionById, QUESTIONS, upgradeState, validateCpu, validateDnsLabel, validateHost, validateMemory, validateQuantity, validateReplicas, type WizardState } from '../../src/core/questions.js';
+import { getPath, type Values } from '../../src/core/values.js';
 
 const presets: Record<'dev' | 'test' | 'prod', Values> = {
   dev: { topology: 'combined', combined: { replicaCount: 1, metaReplicas: 1, persistence: { size: '5Gi' } }, metrics: { serviceMonitor: { enabled: false } } },
@@ -77,8 +77,12 @@ describe('questions are data', () => {
     const ids = QUESTIONS.map((q) => q.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual([
-      'environment', 'release', 'namespace', 'topology', 'replicas.combined', 'voters.combined', 'replicas.meta', 'replicas.broker', 'replicas.engine',
+      'environment', 'release', 'namespace', 'topology', 'replicas.combined', 'scale-down.combined', 'voters.combined', 'voters.change.combined',
+      'replicas.meta', 'voters.change.meta', 'replicas.broker', 'scale-down.broker', 'replicas.engine', 'scale-down.engine',
       'storage.class', 'storage.size.combined', 'storage.size.meta', 'storage.size.broker', 'storage.size.engine',
+      'resources.change',
+      ...['combined', 'meta', 'broker', 'engine'].flatMap((r) => ['requests.cpu', 'requests.memory', 'limits.memory'].map((k) => `resources.${r}.${k}`)),
+      'image.tag',
       'ingress.enabled', 'ingress.className', 'ingress.host', 'service.type', 'monitoring',
     ]);
   });
@@ -183,5 +187,77 @@ describe('questions are data', () => {
     expect(questionById('release').validate!('Bad Name', state())).toMatch(/lowercase/);
     expect(questionById('namespace').validate!('ok-ns', state())).toBe(true);
     expect(pick(state(), 'namespace', 'iot').namespace).toBe('iot');
+  });
+});
+
+describe('upgrade mode: defaults are what runs, scaling tells the truth', () => {
+  const computed: Values = {
+    topology: 'split',
+    meta: { replicaCount: 5, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } }, persistence: { enabled: true, size: '10Gi', storageClass: 'fast' } },
+    broker: { replicaCount: 3, persistence: { enabled: true, size: '10Gi', storageClass: 'fast', retentionPolicy: { whenScaled: 'Retain' } } },
+    engine: { replicaCount: 3, persistence: { enabled: true, size: '50Gi', storageClass: 'fast', retentionPolicy: { whenScaled: 'Delete' } } },
+    image: { tag: 'v0.4.10', digest: '' },
+    service: { type: 'ClusterIP' },
+  };
+  const up = () => upgradeState({ facts: cluster, userValues: { topology: 'split', meta: { replicaCount: 5 } }, computed, release: 'mq', namespace: 'iot', testedTags: ['v0.4.11'] });
+
+  it('defaults come from the release; install-only questions show the running value', () => {
+    const s = up();
+    expect(questionById('replicas.meta').default(s)).toBe('5');
+    expect(questionById('replicas.engine').default(s)).toBe('3');
+    expect(questionById('topology').installOnly!(s)).toBe('split');
+    expect(questionById('storage.class').installOnly!(s)).toBe('fast');
+    expect(questionById('storage.size.engine').installOnly!(s)).toBe('50Gi');
+    expect(questionById('environment').modes).toEqual(['install']);
+  });
+
+  it('voters: up is a rolling restart to confirm; down needs the top ids to leave first; below two is refused', () => {
+    const s = up();
+    const q = questionById('replicas.meta');
+    expect(q.validate!('1', s)).toMatch(/RobustMQ refuses to remove voters below two \(cluster node leave\), so 5 → 1 cannot be done by an upgrade/);
+    expect(q.validate!('4', s)).toMatch(/must be odd/);
+    expect(q.validate!('3', s)).toBe(true);
+    const down = q.apply('3', s);
+    const guide = questionById('voters.change.meta');
+    expect(guide.when!(down)).toBe(true);
+    expect(guide.message(down)).toBe(
+      'Raft voters 5 → 3: ids 5 and 4 must leave Raft first, highest first, while they run (kubectl exec mq-robustmq-meta-0 -c robustmq -- /robustmq/libs/cli-command cluster node leave -n <id>). Have they left? (No keeps 5)',
+    );
+    expect(guide.default(down)).toBe(false);
+    expect(getPath(guide.apply(false, down).answers, 'meta.replicaCount')).toBeUndefined();
+    expect(getPath(guide.apply(true, down).answers, 'meta.replicaCount')).toBe(3);
+    const upTo7 = q.apply('7', s);
+    expect(guide.message(upTo7)).toMatch(/^Raft voters 5 → 7: meta_addrs changes, so every pod restarts, one at a time/);
+    expect(guide.default(upTo7)).toBe(true);
+    expect(guide.when!(q.apply('5', s))).toBe(false);
+  });
+
+  it('broker and engine scale-down name the pods leaving and what goes with them; no keeps the count', () => {
+    const s = up();
+    const b = questionById('replicas.broker').apply('1', s);
+    const qb = questionById('scale-down.broker');
+    expect(qb.when!(b)).toBe(true);
+    expect(qb.message(b)).toBe(
+      'broker pods 3 → 1: mq-robustmq-broker-2 and mq-robustmq-broker-1 leave; their MQTT clients are disconnected and must reconnect to the other brokers. Their PVCs are kept; clear their node ids afterwards with cluster node leave. Scale down?',
+    );
+    expect(getPath(qb.apply(false, b).answers, 'broker.replicaCount')).toBeUndefined();
+    const e = questionById('replicas.engine').apply('2', s);
+    expect(questionById('scale-down.engine').message(e)).toMatch(/^engine pods 3 → 2: mq-robustmq-engine-2 leave; the data their storage engines hold is no longer served\. Their PVCs are DELETED \(retentionPolicy\.whenScaled: Delete\)/);
+    expect(questionById('scale-down.engine').when!(questionById('replicas.engine').apply('4', s))).toBe(false);
+  });
+
+  it('image tag: the tested versions, and the running one marked untested; resources validated', () => {
+    const s = up();
+    const q = questionById('image.tag');
+    expect(q.when!(s)).toBe(true);
+    expect(q.choices!(s).map((c) => c.name)).toEqual(['v0.4.11', 'v0.4.10 (running now; not tested with this chart)']);
+    expect(q.default(s)).toBe('v0.4.10');
+    expect(q.when!({ ...s, testedTags: [] })).toMatch(/image tag not offered/);
+    const lim = questionById('resources.meta.limits.memory');
+    expect(lim.validate!('512Mi', s)).toBe('below the memory request (1Gi): a limit must be at least the request');
+    expect(lim.validate!('4Gi', s)).toBe(true);
+    expect(validateCpu('250m')).toBe(true);
+    expect(validateCpu('2 cores')).toMatch(/not a CPU amount/);
+    expect(validateMemory('10')).toMatch(/too little memory/);
   });
 });
