@@ -5,8 +5,15 @@
 #   tmux             interactive CLI tests
 #   ca-certificates, curl, procps, iproute2: used by scripts and for debugging the control plane
 #   time             GNU time: the benchmarks read peak RSS and CPU of a command from it
+# The real node (test/support/realnode*; binaries from tools/build.sh node):
+#   runc             the OCI runtime containerd's runc shim execs (Debian's is recent enough for containerd 2.x)
+#   containernetworking-plugins  bridge, host-local, loopback, portmap in /usr/lib/cni
+#   iptables, nftables, conntrack  kube-proxy's backends, and the conntrack flush it does on Service changes
+#   gcc, libc6-dev   compile the static pause binary of the sandbox image (tools/pause)
+#   mmdebstrap       Debian root filesystems for the locally built images
 set -euo pipefail
-packages=(docker-registry openssl tmux ca-certificates curl procps iproute2 time)
+packages=(docker-registry openssl tmux ca-certificates curl procps iproute2 time
+  runc containernetworking-plugins iptables nftables conntrack gcc libc6-dev mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches or builds every pinned tool the tests need into a cache outside git. Idempotent: a tool already
-# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|all] (default: all)
+# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|node|all] (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
@@ -56,13 +56,28 @@ provision_node24() {
 }
 
 provision_controlplane() {
-  if [ -x "$here/tools/build.sh" ]; then "$here/tools/build.sh"; else echo "provision: tools/build.sh not present yet" >&2; fi
+  if [ -x "$here/tools/build.sh" ]; then "$here/tools/build.sh" controlplane; else echo "provision: tools/build.sh not present yet" >&2; fi
+}
+
+# The real node: kubelet and kube-proxy (the multi-call kube), containerd, CoreDNS and pause built from source by
+# tools/build.sh; runc and the CNI plugins are Debian's (scripts/install-system-deps.sh), found here, not built.
+provision_node() {
+  local runc cni_bin_dir=/usr/lib/cni p
+  "$here/tools/build.sh" node
+  runc=$(command -v runc) ||
+    { echo "provision: runc not found: run scripts/install-system-deps.sh" >&2; exit 1; }
+  for p in bridge host-local loopback portmap; do
+    [ -x "$cni_bin_dir/$p" ] || { echo "provision: $cni_bin_dir/$p not found: run scripts/install-system-deps.sh" >&2; exit 1; }
+  done
+  echo "runc=$runc"
+  echo "cni_bin_dir=$cni_bin_dir"
 }
 
 case "${1:-all}" in
   helm) provision_helm ;;
   node24) provision_node24 ;;
   controlplane) provision_controlplane ;;
-  all) provision_helm; provision_node24; provision_controlplane ;;
-  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|all]" >&2; exit 2 ;;
+  node) provision_node ;;
+  all) provision_helm; provision_node24; provision_controlplane; provision_node ;;
+  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|node|all]" >&2; exit 2 ;;
 esac

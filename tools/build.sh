@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# Builds the local Kubernetes control plane the e2e tests run, from the Go module proxy, into the tool cache:
-#   $cache/k8s/$K8S/kube (+ symlinks kube-apiserver, kube-controller-manager, kube-scheduler: one multi-call binary)
-#   $cache/etcd/$ETCD/etcd
-#   $cache/kwok/$KWOK/kwok
-# Idempotent: a component whose wrapper module (go.mod, go.sum, *.go) and build flags are unchanged since its
-# last successful build is skipped. Binaries are written to a temp name and renamed, so an interrupted build
-# never leaves a half-written binary. Runs under `nice` so other work on the machine keeps its share.
+# Builds the local Kubernetes cluster the tests run, from the Go module proxy, into the tool cache.
+# Usage: tools/build.sh [controlplane|node|all] (default: all)
+#   controlplane: $cache/k8s/$K8S/kube (+ symlinks kube-apiserver, kube-controller-manager, kube-scheduler,
+#                 kubelet, kube-proxy: one multi-call binary), $cache/etcd/$ETCD/etcd, $cache/kwok/$KWOK/kwok
+#   node:         the same kube binary (kubelet, kube-proxy), $cache/containerd/$CONTAINERD/{containerd,ctr,
+#                 containerd-shim-runc-v2}, $cache/coredns/$COREDNS/coredns, $cache/pause/$PAUSE/pause
+# Prints key=path lines on stdout. Idempotent: a component whose inputs (wrapper module go.mod, go.sum, *.go or C
+# source, build flags, toolchain version) are unchanged since its last successful build is skipped. Binaries are
+# written to a temp name and renamed, so an interrupted build never leaves a half-written binary. Runs under `nice`
+# so other work on the machine keeps its share.
 # Uses the default GOCACHE/GOMODCACHE (keep them warm: a warm rebuild is a link, a cold one is the long pole).
 # Env: ROBUSTMQ_INSTALL_CACHE (cache root), TOOLS_BUILD_NICE (default 10), TOOLS_BUILD_FORCE=1 (rebuild).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
 nice_level=${TOOLS_BUILD_NICE:-10}
+target=${1:-all}
+case "$target" in controlplane|node|all) ;; *) echo "usage: tools/build.sh [controlplane|node|all]" >&2; exit 2 ;; esac
 
-K8S=$(cd "$here/k8s" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-ETCD=$(cd "$here/etcd" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
-KWOK=$(cd "$here/kwok" && go list -m -f '{{.Version}}' sigs.k8s.io/kwok)
+modver() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
+K8S=$(modver k8s k8s.io/kubernetes)
 
 export CGO_ENABLED=0
 go_build() { nice -n "$nice_level" go build -trimpath "$@"; }
 
 stamp_of() { # $1=module dir, rest=flags that influence the output
   local dir=$1; shift
-  { (cd "$dir" && cat go.mod go.sum ./*.go 2>/dev/null); printf '%s\n' "$@" "$(go env GOVERSION)"; } | sha256sum | cut -d' ' -f1
+  { (cd "$dir" && cat go.mod go.sum ./*.go ./*.c 2>/dev/null); printf '%s\n' "$@" "$(go env GOVERSION)"; } | sha256sum | cut -d' ' -f1
 }
 
 up_to_date() { # $1=stamp file $2=stamp, rest=binaries
@@ -40,8 +44,15 @@ timed() { # $1=label, rest=command
   echo "build: $label built in $((end - start))s" >&2
 }
 
-build_k8s() {
-  local out="$cache/k8s/$K8S" minor=${K8S#v1.} ld="-s -w" p stamp
+check_version() { # $1=binary $2=expected line (exact) of `$1 --version`
+  # grep without -q: -q stops reading at the first match, and the writer's SIGPIPE fails the pipe under pipefail
+  "$1" --version 2>&1 | grep -xF "$2" >/dev/null || { echo "build: $1 --version does not print '$2'" >&2; exit 1; }
+}
+
+kube_out="$cache/k8s/$K8S"
+build_k8s() { # once per run, whichever target asks first
+  [ -n "${k8s_built:-}" ] && return; k8s_built=1
+  local out=$kube_out minor=${K8S#v1.} ld="-s -w" p stamp
   minor=${minor%%.*}
   # Version stamps: /version must report the real release (helm kubeVersion checks), a plain semver, no suffix.
   # buildDate is fixed (not the build time) so the stamp, and thus idempotence, doesn't depend on the clock.
@@ -56,11 +67,8 @@ build_k8s() {
     mv -f "$out/kube.tmp" "$out/kube"
     echo "$stamp" > "$out/.stamp"
   fi
-  for p in kube-apiserver kube-controller-manager kube-scheduler; do ln -sfn kube "$out/$p"; done
-  "$out/kube-apiserver" --version | grep -qx "Kubernetes $K8S" || { echo "build: kube-apiserver --version is not $K8S" >&2; exit 1; }
-  echo "kube-apiserver=$out/kube-apiserver"
-  echo "kube-controller-manager=$out/kube-controller-manager"
-  echo "kube-scheduler=$out/kube-scheduler"
+  for p in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do ln -sfn kube "$out/$p"; done
+  for p in kube-apiserver kubelet kube-proxy; do check_version "$out/$p" "Kubernetes $K8S"; done
 }
 
 build_tool() { # $1=name $2=module dir $3=version $4=package
@@ -76,8 +84,93 @@ build_tool() { # $1=name $2=module dir $3=version $4=package
   echo "$name=$out/$name"
 }
 
+controlplane() {
+  local etcd kwok
+  build_k8s
+  echo "kube-apiserver=$kube_out/kube-apiserver"
+  echo "kube-controller-manager=$kube_out/kube-controller-manager"
+  echo "kube-scheduler=$kube_out/kube-scheduler"
+  etcd=$(modver etcd go.etcd.io/etcd/server/v3)
+  kwok=$(modver kwok sigs.k8s.io/kwok)
+  build_tool etcd "$here/etcd" "$etcd" go.etcd.io/etcd/server/v3
+  build_tool kwok "$here/kwok" "$kwok" sigs.k8s.io/kwok/cmd/kwok
+}
+
+build_containerd() {
+  local version out pkg=github.com/containerd/containerd/v2 tags ld stamp b
+  version=$(modver containerd "$pkg")
+  out="$cache/containerd/$version"
+  # Upstream's release tags, minus the snapshotters the node never uses (devmapper, zfs; btrfs needs cgo anyway)
+  # and OTLP tracing. The shim also drops gRPC, as upstream's does: one shim runs per pod, so its size counts.
+  tags="urfave_cli_no_docs no_devmapper no_zfs no_btrfs no_tracing"
+  ld="-s -w -X $pkg/version.Version=$version -X $pkg/version.Revision=module-$version -X $pkg/version.Package=$pkg"
+  stamp=$(stamp_of "$here/containerd" "$tags" "$ld")
+  if up_to_date "$out/.stamp" "$stamp" "$out/containerd" "$out/ctr" "$out/containerd-shim-runc-v2"; then
+    echo "build: containerd $version up to date" >&2
+  else
+    mkdir -p "$out"
+    build_containerd_bins() {
+      for b in containerd ctr; do go_build -tags "$tags" -ldflags "$ld" -o "$out/$b.tmp" "$pkg/cmd/$b"; done
+      go_build -tags "$tags no_grpc" -ldflags "$ld" -o "$out/containerd-shim-runc-v2.tmp" "$pkg/cmd/containerd-shim-runc-v2"
+    }
+    (cd "$here/containerd" && timed "containerd $version" build_containerd_bins)
+    for b in containerd ctr containerd-shim-runc-v2; do mv -f "$out/$b.tmp" "$out/$b"; done
+    echo "$stamp" > "$out/.stamp"
+  fi
+  check_version "$out/containerd" "containerd $pkg $version module-$version"
+  for b in containerd ctr containerd-shim-runc-v2; do echo "$b=$out/$b"; done
+}
+
+build_coredns() {
+  local version out ld stamp
+  version=$(modver coredns github.com/coredns/coredns)
+  out="$cache/coredns/$version"
+  ld="-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-$version"
+  ld="$ld -X github.com/coredns/coredns/coremain.gitTag=$version"
+  stamp=$(stamp_of "$here/coredns" "$ld")
+  if up_to_date "$out/.stamp" "$stamp" "$out/coredns"; then echo "build: coredns $version up to date" >&2; else
+    mkdir -p "$out"
+    (cd "$here/coredns" && timed "coredns $version" go_build -ldflags "$ld" -o "$out/coredns.tmp" .)
+    mv -f "$out/coredns.tmp" "$out/coredns"
+    echo "$stamp" > "$out/.stamp"
+  fi
+  "$out/coredns" -version | grep -xF "CoreDNS-${version#v}" >/dev/null || { echo "build: coredns -version is not $version" >&2; exit 1; }
+  echo "coredns=$out/coredns"
+}
+
+# Our own pause (tools/pause/pause.c), versioned here: bump PAUSE when its behaviour changes, so that the sandbox
+# image built from it gets a new tag instead of silently changing under the same one.
+PAUSE=1.0
+build_pause() {
+  local out="$cache/pause/$PAUSE" cc=${CC:-gcc} flags stamp
+  command -v "$cc" >/dev/null || { echo "build: $cc not found: run scripts/install-system-deps.sh" >&2; exit 1; }
+  # Static: the sandbox image holds this one file and no libc.
+  flags="-static -Os -s -Wall -Wextra -Werror -DVERSION=\"$PAUSE\""
+  stamp=$(stamp_of "$here/pause" "$flags" "$("$cc" --version | head -1)")
+  if up_to_date "$out/.stamp" "$stamp" "$out/pause"; then echo "build: pause $PAUSE up to date" >&2; else
+    mkdir -p "$out"
+    # shellcheck disable=SC2086 # flags is a word list
+    timed "pause $PAUSE" nice -n "$nice_level" "$cc" $flags -o "$out/pause.tmp" "$here/pause/pause.c"
+    mv -f "$out/pause.tmp" "$out/pause"
+    echo "$stamp" > "$out/.stamp"
+  fi
+  check_version "$out/pause" "pause $PAUSE"
+  echo "pause=$out/pause"
+}
+
+node_target() {
+  build_k8s
+  echo "kubelet=$kube_out/kubelet"
+  echo "kube-proxy=$kube_out/kube-proxy"
+  build_containerd
+  build_coredns
+  build_pause
+}
+
 start=$(date +%s)
-build_k8s
-build_tool etcd "$here/etcd" "$ETCD" go.etcd.io/etcd/server/v3
-build_tool kwok "$here/kwok" "$KWOK" sigs.k8s.io/kwok/cmd/kwok
-echo "build: control plane ready in $(($(date +%s) - start))s" >&2
+case "$target" in
+  controlplane) controlplane ;;
+  node) node_target ;;
+  all) controlplane; node_target ;;
+esac
+echo "build: $target ready in $(($(date +%s) - start))s" >&2
