@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: unit (pure logic, fast), chart (real helm 3 and 4, no cluster), e2e (the local control plane).
+// Four projects: unit (pure logic, fast), chart (real helm 3 and 4, no cluster), e2e (the local control plane with
+// kwok's simulated nodes), node (a real node: pods run; root only).
 export default defineConfig({
   test: {
     projects: [
@@ -15,6 +16,18 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 600_000,
+        },
+      },
+      // node: a real single-node cluster (containerd, kubelet, kube-proxy, CoreDNS) in its own namespaces; needs
+      // root. One node per run, started by its globalSetup; files one after another, since pods really run.
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          globalSetup: ['test/support/realnode/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
         },
       },
     ],
