@@ -243,13 +243,96 @@ logger.toml, the scripts, where the TLS material and credentials come from and t
 generated value (random passwords, generated certificates), so rendering twice gives the same checksum (tested), and
 scaling the broker or engine StatefulSet does not roll the others.
 */}}
+{{- /* The scripts the server pods run: all of files/scripts but the CronJob's backup.sh, so that a change to the backup
+script never restarts the servers (their checksum/config hashes this). */ -}}
+{{- define "robustmq.serverScripts" -}}
+{{- range $path, $_ := .Files.Glob "files/scripts/*.sh" }}
+{{- if ne (base $path) "backup.sh" }}
+{{ base $path }}: {{ $.Files.Get $path | sha256sum }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "robustmq.configChecksum" -}}
 {{- $in := dict
   "template" (include "robustmq.serverTomlTemplate" .)
   "logger" (include "robustmq.loggerToml" .)
-  "scripts" (.Files.Glob "files/scripts/*.sh").AsConfig
+  "scripts" (include "robustmq.serverScripts" .)
   "tls" (dict "source" .Values.tls.source "secret" (include "robustmq.tlsSecretName" .) "names" (include "robustmq.tlsDnsNames" .))
   "auth" (include "robustmq.authSecretName" .)
 -}}
 {{- toJson $in | sha256sum -}}
+{{- end -}}
+
+{{/*
+Scheduled backups (templates/backup/). The keys of the snapshot metadata are src/core/backup.ts's BACKUP_LABEL and
+BACKUP_ANNOTATION; these are the parts fixed at render time, backup.sh adds the per-run and per-volume ones.
+*/}}
+{{- define "robustmq.backup.name" -}}{{ include "robustmq.fullname" . }}-backup{{- end -}}
+
+{{- define "robustmq.backup.snapshotLabels" -}}
+app.kubernetes.io/name: {{ include "robustmq.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+backup.robustmq.io/origin: schedule
+{{- end -}}
+
+{{- define "robustmq.backup.snapshotAnnotations" -}}
+backup.robustmq.io/release: {{ .Release.Name }}
+backup.robustmq.io/namespace: {{ .Release.Namespace }}
+backup.robustmq.io/chart-version: {{ .Chart.Version | quote }}
+backup.robustmq.io/app-version: {{ .Chart.AppVersion | quote }}
+backup.robustmq.io/topology: {{ .Values.topology }}
+{{- end -}}
+
+{{/* "role=statefulset ..." of the topology, and the roles whose pods keep their data on PVCs. */}}
+{{- define "robustmq.backup.statefulSets" -}}
+{{- $ctx := . -}}
+{{- $out := list -}}
+{{- range $role := splitList " " (include "robustmq.roles" .) -}}
+{{- $out = append $out (printf "%s=%s" $role (include "robustmq.roleName" (dict "ctx" $ctx "role" $role))) -}}
+{{- end -}}
+{{- join " " $out -}}
+{{- end -}}
+
+{{- define "robustmq.backup.persistentRoles" -}}
+{{- $ctx := . -}}
+{{- $out := list -}}
+{{- range $role := splitList " " (include "robustmq.roles" .) -}}
+{{- if (index $ctx.Values $role).persistence.enabled -}}{{- $out = append $out $role -}}{{- end -}}
+{{- end -}}
+{{- join " " $out -}}
+{{- end -}}
+
+{{- define "robustmq.backup.image" -}}
+{{- $i := .Values.backup.image -}}
+{{- $registry := $i.registry -}}
+{{- if and .Values.global .Values.global.imageRegistry -}}{{- $registry = .Values.global.imageRegistry -}}{{- end -}}
+{{- $repo := $i.repository -}}
+{{- if $registry -}}{{- $repo = printf "%s/%s" $registry $repo -}}{{- end -}}
+{{- if $i.digest -}}
+{{- printf "%s@%s" $repo $i.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (toString $i.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Problems of backup.* the schema cannot see (or that --skip-schema-validation lets through); a YAML list. */}}
+{{- define "robustmq.backup.problems" -}}
+{{- $e := list -}}
+{{- $b := default dict .Values.backup -}}
+{{- if $b.enabled -}}
+{{- if not (include "robustmq.backup.persistentRoles" .) -}}
+{{- $e = append $e "backup.enabled needs persistence on at least one role: without PVCs there is nothing to snapshot" -}}
+{{- end -}}
+{{- if not (regexMatch "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\\S+(\\s+\\S+){4})$" (trim (toString $b.schedule))) -}}
+{{- $e = append $e (printf "backup.schedule must be a cron expression of five fields or an @daily-style macro, got %q" (toString $b.schedule)) -}}
+{{- end -}}
+{{- if lt (int $b.retention) 1 -}}
+{{- $e = append $e (printf "backup.retention must be at least 1 (how many scheduled backups to keep), got %v" $b.retention) -}}
+{{- end -}}
+{{- if lt (int $b.timeoutSeconds) 30 -}}
+{{- $e = append $e (printf "backup.timeoutSeconds must be at least 30, got %v" $b.timeoutSeconds) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $e -}}
 {{- end -}}

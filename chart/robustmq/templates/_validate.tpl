@@ -94,6 +94,7 @@
 {{- $e = append $e "logging.targets cannot change broker_server::common: it would re-enable the start-up config dump, which logs the passwords" -}}
 {{- end -}}
 {{- end -}}
+{{- $e = concat $e (include "robustmq.backup.problems" . | fromYamlArray) -}}
 {{- if $e -}}
 {{- fail (printf "\n\nVALUES VALIDATION:\n  - %s\n" (join "\n  - " $e)) -}}
 {{- end -}}
