@@ -298,7 +298,18 @@ func (m *Meta) Step(now time.Time, peers map[uint64]PeerState) {
 		m.persist()
 		return // claims no earlier than the next round, so that every candidate has seen the others
 	}
-	if 1+len(reach) < quorum(m.p.Voters) {
+	// Votes: a peer that already follows another leader at this term or a later one does not vote again (Raft: one
+	// vote per term). Without this rule a candidate that cannot reach the new leader, but reaches one of its
+	// followers, led the same term a second time, and both leaders stayed (seen on the real node after a rolling
+	// restart, while cached DNS answers hid a restarted pod from its peers).
+	votes := 1
+	for _, q := range reach {
+		if q.State == StateLeader || (q.State == StateFollower && q.Leader != 0 && q.Leader != m.self && q.Term >= m.p.Term) {
+			continue
+		}
+		votes++
+	}
+	if votes < quorum(m.p.Voters) {
 		return
 	}
 	leading := map[uint64]bool{}

@@ -15,10 +15,12 @@ type sim struct {
 	nodes map[uint64]*Meta
 	disk  map[uint64][]byte
 	alive map[uint64]bool
+	// cut[[2]uint64{a, b}]: a's polls do not reach b (one-way, like a stale DNS answer for b in a's resolver)
+	cut map[[2]uint64]bool
 }
 
 func newSim(t *testing.T, ids ...uint64) *sim {
-	s := &sim{t: t, now: time.Unix(1785484800, 0), nodes: map[uint64]*Meta{}, disk: map[uint64][]byte{}, alive: map[uint64]bool{}}
+	s := &sim{t: t, now: time.Unix(1785484800, 0), nodes: map[uint64]*Meta{}, disk: map[uint64][]byte{}, alive: map[uint64]bool{}, cut: map[[2]uint64]bool{}}
 	for _, id := range ids {
 		s.start(id)
 	}
@@ -51,7 +53,13 @@ func (s *sim) round(d time.Duration) {
 	}
 	for id, m := range s.nodes {
 		if s.alive[id] {
-			m.Step(s.now, views)
+			seen := map[uint64]PeerState{}
+			for p, v := range views {
+				if !s.cut[[2]uint64{id, p}] {
+					seen[p] = v
+				}
+			}
+			m.Step(s.now, seen)
 		}
 	}
 }
@@ -219,4 +227,32 @@ func TestEnvOverrideAndConfig(t *testing.T) {
 	if got := strings.Join(c.ShardNames(), ","); got != "metadata_0,offset_0,data_0" {
 		t.Fatal(got)
 	}
+}
+
+// The real node's rolling restart: node 1 (the leader) restarts while its peers cannot reach it, and node 1 reaches
+// only node 3. 2 is elected; node 1 must not lead the same term through 3, a follower of 2, and follows 2 once it
+// reaches it: one leader, one term.
+func TestNoSecondLeaderThroughAFollowerOfTheNewOne(t *testing.T) {
+	s := newSim(t, 1, 2, 3)
+	s.form()
+	s.alive[1] = false
+	s.round(30 * time.Second)
+	s.round(500 * time.Millisecond)
+	s.round(500 * time.Millisecond)
+	s.expect(2, 2, StateLeader, 2)
+	s.expect(3, 2, StateFollower, 2)
+
+	s.start(1)
+	s.cut[[2]uint64{2, 1}], s.cut[[2]uint64{3, 1}], s.cut[[2]uint64{1, 2}] = true, true, true
+	for i := 0; i < 80; i++ { // past node 1's own stale window
+		s.round(500 * time.Millisecond)
+		if _, st, _ := s.view(1); st == StateLeader {
+			t.Fatalf("node 1 became a second leader at +%s", s.now.Sub(time.Unix(1785484800, 0)))
+		}
+	}
+	s.expect(2, 2, StateLeader, 2)
+	s.cut = map[[2]uint64]bool{}
+	s.round(500 * time.Millisecond)
+	s.expect(1, 2, StateFollower, 2)
+	s.expect(2, 2, StateLeader, 2)
 }
