@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches or builds every pinned tool the tests need into a cache outside git. Idempotent: a tool already
-# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|node|all] (default: all)
+# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|controlplane-old|node|all] (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
@@ -59,6 +59,12 @@ provision_controlplane() {
   if [ -x "$here/tools/build.sh" ]; then "$here/tools/build.sh" controlplane; else echo "provision: tools/build.sh not present yet" >&2; fi
 }
 
+# The oldest Kubernetes minor the chart declares (tools/k8s-old), for the e2e install scenarios on it; it runs with
+# controlplane's etcd and kwok, and the kubectl 1.32 of helm 3's layer.
+provision_controlplane_old() {
+  "$here/tools/build.sh" controlplane-old
+}
+
 # The real node: kubelet and kube-proxy (the multi-call kube), containerd, CoreDNS and pause built from source by
 # tools/build.sh; runc and the CNI plugins are Debian's (scripts/install-system-deps.sh), found here, not built.
 provision_node() {
@@ -77,7 +83,8 @@ case "${1:-all}" in
   helm) provision_helm ;;
   node24) provision_node24 ;;
   controlplane) provision_controlplane ;;
+  controlplane-old) provision_controlplane_old ;;
   node) provision_node ;;
-  all) provision_helm; provision_node24; provision_controlplane; provision_node ;;
-  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|node|all]" >&2; exit 2 ;;
+  all) provision_helm; provision_node24; provision_controlplane; provision_node; provision_controlplane_old ;;
+  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|controlplane-old|node|all]" >&2; exit 2 ;;
 esac

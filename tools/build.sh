@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes cluster the tests run, from the Go module proxy, into the tool cache.
-# Usage: tools/build.sh [controlplane|node|all] (default: all)
+# Usage: tools/build.sh [controlplane|controlplane-old|node|all] (default: all)
 #   controlplane: $cache/k8s/$K8S/kube (+ symlinks kube-apiserver, kube-controller-manager, kube-scheduler,
 #                 kubelet, kube-proxy: one multi-call binary), $cache/etcd/$ETCD/etcd, $cache/kwok/$KWOK/kwok
+#   controlplane-old: $cache/k8s/$K8S_OLD/kube (+ symlinks kube-apiserver, kube-controller-manager, kube-scheduler)
+#                 from tools/k8s-old: the oldest minor the chart declares, run with controlplane's etcd and kwok
 #   node:         the same kube binary (kubelet, kube-proxy), $cache/containerd/$CONTAINERD/{containerd,ctr,
 #                 containerd-shim-runc-v2}, $cache/coredns/$COREDNS/coredns, $cache/pause/$PAUSE/pause
 # Prints key=path lines on stdout. Idempotent: a component whose inputs (wrapper module go.mod, go.sum, *.go or C
@@ -16,10 +18,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
 nice_level=${TOOLS_BUILD_NICE:-10}
 target=${1:-all}
-case "$target" in controlplane|node|all) ;; *) echo "usage: tools/build.sh [controlplane|node|all]" >&2; exit 2 ;; esac
+case "$target" in controlplane|controlplane-old|node|all) ;; *) echo "usage: tools/build.sh [controlplane|controlplane-old|node|all]" >&2; exit 2 ;; esac
 
 modver() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
 K8S=$(modver k8s k8s.io/kubernetes)
+K8S_OLD=$(modver k8s-old k8s.io/kubernetes)
 
 export CGO_ENABLED=0
 go_build() { nice -n "$nice_level" go build -trimpath "$@"; }
@@ -49,26 +52,39 @@ check_version() { # $1=binary $2=expected line (exact) of `$1 --version`
   "$1" --version 2>&1 | grep -xF "$2" >/dev/null || { echo "build: $1 --version does not print '$2'" >&2; exit 1; }
 }
 
-kube_out="$cache/k8s/$K8S"
-build_k8s() { # once per run, whichever target asks first
-  [ -n "${k8s_built:-}" ] && return; k8s_built=1
-  local out=$kube_out minor=${K8S#v1.} ld="-s -w" p stamp
+build_kube() { # $1=module dir $2=version $3=commands linked to the multi-call kube $4=those whose --version is checked
+  local dir=$1 version=$2 links=$3 checked=$4 out="$cache/k8s/$2" minor=${2#v1.} ld="-s -w" p stamp
   minor=${minor%%.*}
   # Version stamps: /version must report the real release (helm kubeVersion checks), a plain semver, no suffix.
   # buildDate is fixed (not the build time) so the stamp, and thus idempotence, doesn't depend on the clock.
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld="$ld -X $p.gitVersion=$K8S -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-    ld="$ld -X $p.gitCommit=module-$K8S -X $p.buildDate=2026-01-01T00:00:00Z"
+    ld="$ld -X $p.gitVersion=$version -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    ld="$ld -X $p.gitCommit=module-$version -X $p.buildDate=2026-01-01T00:00:00Z"
   done
-  stamp=$(stamp_of "$here/k8s" "$ld")
-  if up_to_date "$out/.stamp" "$stamp" "$out/kube"; then echo "build: kubernetes $K8S up to date" >&2; else
+  stamp=$(stamp_of "$dir" "$ld")
+  if up_to_date "$out/.stamp" "$stamp" "$out/kube"; then echo "build: kubernetes $version up to date" >&2; else
     mkdir -p "$out"
-    (cd "$here/k8s" && timed "kubernetes $K8S (multi-call kube)" go_build -ldflags "$ld" -o "$out/kube.tmp" .)
+    (cd "$dir" && timed "kubernetes $version (multi-call kube)" go_build -ldflags "$ld" -o "$out/kube.tmp" .)
     mv -f "$out/kube.tmp" "$out/kube"
     echo "$stamp" > "$out/.stamp"
   fi
-  for p in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do ln -sfn kube "$out/$p"; done
-  for p in kube-apiserver kubelet kube-proxy; do check_version "$out/$p" "Kubernetes $K8S"; done
+  for p in $links; do ln -sfn kube "$out/$p"; done
+  for p in $checked; do check_version "$out/$p" "Kubernetes $version"; done
+}
+
+kube_out="$cache/k8s/$K8S"
+build_k8s() { # once per run, whichever target asks first
+  [ -n "${k8s_built:-}" ] && return; k8s_built=1
+  build_kube "$here/k8s" "$K8S" "kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy" \
+    "kube-apiserver kubelet kube-proxy"
+}
+
+# A separate module and cache dir: its packages (other k8s.io versions) share little with $K8S's, so it is its own
+# long compile; without kubelet and kube-proxy, which the kwok-driven install scenarios it serves don't need.
+controlplane_old() {
+  local out="$cache/k8s/$K8S_OLD" p
+  build_kube "$here/k8s-old" "$K8S_OLD" "kube-apiserver kube-controller-manager kube-scheduler" "kube-apiserver"
+  for p in kube-apiserver kube-controller-manager kube-scheduler; do echo "$p-old=$out/$p"; done
 }
 
 build_tool() { # $1=name $2=module dir $3=version $4=package
@@ -170,7 +186,8 @@ node_target() {
 start=$(date +%s)
 case "$target" in
   controlplane) controlplane ;;
+  controlplane-old) controlplane_old ;;
   node) node_target ;;
-  all) controlplane; node_target ;;
+  all) controlplane; node_target; controlplane_old ;;
 esac
 echo "build: $target ready in $(($(date +%s) - start))s" >&2

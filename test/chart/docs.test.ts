@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART, ROOT, tempDir } from './lib.ts';
+import { KUBE_RANGE } from '../../src/core/preflight.ts';
 // @ts-expect-error plain ESM script without types
 import { configSchema, renderDefaultsYaml, loadFixture, DEFAULTS_FILE, SCHEMA_FILE } from '../../scripts/chart-gen.mjs';
 
@@ -32,7 +33,9 @@ describe('generated documentation and files', () => {
     const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'));
     expect(chart.apiVersion).toBe('v2');
     expect(chart.appVersion).toBe('0.4.11');
-    expect(chart.kubeVersion).toBe('>=1.27.0-0');
+    expect(chart.kubeVersion).toBe('>=1.32.0-0');
+    // the CLI's preflight refuses below the same floor
+    expect(chart.kubeVersion).toBe(`>=${KUBE_RANGE.min.major}.${KUBE_RANGE.min.minor}.0-0`);
     expect(chart.annotations['artifacthub.io/license']).toBe('Apache-2.0');
     expect(parseYaml(chart.annotations['artifacthub.io/images'])).toEqual([{ name: 'robustmq', image: 'ghcr.io/robustmq/robustmq:v0.4.11' }]);
     const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8'));

@@ -255,11 +255,11 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
     });
   });
 
-  it('accepts provider Kubernetes versions from 1.27 on (the -0 in kubeVersion) and refuses 1.26', () => {
-    for (const v of ['v1.27.16-eks-2d98532', 'v1.30.2-gke.1587003', '1.36.0']) expect(renderRaw(helm, { extra: ['--kube-version', v] }).code, v).toBe(0);
-    const old = renderRaw(helm, { extra: ['--kube-version', '1.26.9'] });
+  it('accepts provider Kubernetes versions from 1.32 on (the -0 in kubeVersion) and refuses 1.31', () => {
+    for (const v of ['v1.32.9-eks-2d98532', 'v1.33.2-gke.1587003', '1.36.0']) expect(renderRaw(helm, { extra: ['--kube-version', v] }).code, v).toBe(0);
+    const old = renderRaw(helm, { extra: ['--kube-version', 'v1.31.13-eks-2d98532'] });
     expect(old.code).not.toBe(0);
-    expect(old.stderr).toContain('chart requires kubeVersion: >=1.27.0-0');
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.32.0-0');
   });
 
   it('never hard-codes cluster.local, and uses clusterDomain in every pod FQDN', () => {

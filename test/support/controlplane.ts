@@ -20,9 +20,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { kubectlPath, toolCache } from './tools.ts';
+import { HELM_VERSIONS, kubectlPath, toolCache } from './tools.ts';
 
 export const K8S_VERSION = 'v1.36.3';
+/**
+ * The oldest minor the chart declares (Chart.yaml kubeVersion): a second control plane (tools/k8s-old) on which the
+ * install scenarios run too, so that the declared floor is a tested one. Keep the three in step.
+ */
+export const OLDEST_K8S_VERSION = 'v1.32.13';
 export const ETCD_VERSION = 'v3.6.16';
 export const KWOK_VERSION = 'v0.8.0';
 
@@ -81,6 +86,8 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
   /** Progress lines (default: silent). */
   log?: (line: string) => void;
+  /** K8S_VERSION (default) or OLDEST_K8S_VERSION: which cached control plane build to run. */
+  k8sVersion?: string;
 }
 
 /** What a test needs to reach the cluster; plain data, so vitest can `provide` it to the test workers. */
@@ -90,6 +97,8 @@ export interface ControlPlaneInfo {
   contexts: typeof CONTEXTS;
   server: string;
   k8sVersion: string;
+  /** The kubectl within the supported skew of this control plane; absent means tools.ts kubectlPath(). */
+  kubectlBin?: string;
   nodes: { name: string; zone: string }[];
   /** Seconds from startControlPlane() to a usable cluster. */
   startSeconds: number;
@@ -113,19 +122,40 @@ export interface Binaries {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const assets = path.join(here, 'controlplane');
 
-export function controlPlaneBinaries(): Binaries {
+export function controlPlaneBinaries(k8sVersion: string = K8S_VERSION): Binaries {
   const c = toolCache();
   const b: Binaries = {
-    kubeApiserver: path.join(c, 'k8s', K8S_VERSION, 'kube-apiserver'),
-    kubeControllerManager: path.join(c, 'k8s', K8S_VERSION, 'kube-controller-manager'),
-    kubeScheduler: path.join(c, 'k8s', K8S_VERSION, 'kube-scheduler'),
+    kubeApiserver: path.join(c, 'k8s', k8sVersion, 'kube-apiserver'),
+    kubeControllerManager: path.join(c, 'k8s', k8sVersion, 'kube-controller-manager'),
+    kubeScheduler: path.join(c, 'k8s', k8sVersion, 'kube-scheduler'),
     etcd: path.join(c, 'etcd', ETCD_VERSION, 'etcd'),
     kwok: path.join(c, 'kwok', KWOK_VERSION, 'kwok'),
   };
   for (const p of Object.values(b)) {
-    if (!existsSync(p)) throw new Error(`${p} not found: run scripts/provision.sh controlplane (tools/build.sh) first`);
+    if (!existsSync(p)) {
+      const target = k8sVersion === K8S_VERSION ? 'controlplane' : 'controlplane-old';
+      throw new Error(`${p} not found: run scripts/provision.sh ${target} (tools/build.sh) first`);
+    }
   }
   return b;
+}
+
+/** The minor of a `v1.X.Y` version. */
+export function minorOf(k8sVersion: string): number {
+  const m = /^v?1\.(\d+)\./.exec(k8sVersion);
+  if (!m) throw new Error(`not a Kubernetes 1.x version: ${k8sVersion}`);
+  return Number(m[1]);
+}
+
+/**
+ * kubectl within the supported skew (one minor) of a control plane: the provisioned 1.35 for 1.36, the 1.32 that
+ * comes with helm 3's layer (scripts/provision.sh) for 1.32, so the oldest cluster is driven as its users would.
+ */
+export function kubectlFor(k8sVersion: string): string {
+  if (minorOf(k8sVersion) >= 34) return kubectlPath();
+  const p = path.join(toolCache(), 'helm', HELM_VERSIONS[3], 'kubectl');
+  if (!existsSync(p)) throw new Error(`kubectl for ${k8sVersion} not found at ${p}: run scripts/provision.sh helm first`);
+  return p;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,8 +185,9 @@ class PortRaceError extends Error {}
 async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
-  const bins = controlPlaneBinaries();
-  const kubectl = kubectlPath();
+  const k8sVersion = opts.k8sVersion ?? K8S_VERSION;
+  const bins = controlPlaneBinaries(k8sVersion);
+  const kubectl = kubectlFor(k8sVersion);
   const deadline = t0 + (opts.startTimeoutMs ?? 180_000);
   const dir = await mkdtemp(path.join(opts.parentDir ?? os.tmpdir(), 'robustmq-cp-'));
   const procs: Proc[] = [];
@@ -251,7 +282,8 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await waitFor('etcd /health', [etcd], async () => (await httpGet(`${etcdUrl}/health`)).includes('"health":"true"'));
     log(`controlplane: etcd up after ${secs(t0)}s`);
 
-    // kube-apiserver
+    // kube-apiserver. Every flag given to it, to the controller-manager and to the scheduler exists with the same
+    // meaning from OLDEST_K8S_VERSION to K8S_VERSION (checked against both builds' --help), so one list serves both.
     const apiserver = spawnProc('kube-apiserver', bins.kubeApiserver, [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
@@ -337,7 +369,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     });
     log(`controlplane: ready after ${secs(t0)}s (${dir})`);
 
-    const info: ControlPlaneInfo = { dir, kubeconfig, contexts: CONTEXTS, server, k8sVersion: K8S_VERSION, nodes, startSeconds: Number(secs(t0)) };
+    const info: ControlPlaneInfo = { dir, kubeconfig, contexts: CONTEXTS, server, k8sVersion, kubectlBin: kubectl, nodes, startSeconds: Number(secs(t0)) };
     return { ...info, info: () => info, kubectl: (args, o) => kc(args, o?.input), stop };
   } catch (err) {
     await stop();
@@ -348,14 +380,14 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
 // --- cluster helpers usable from test workers (they only need the kubeconfig path) ----------------------------
 
 /** kubectl with this kubeconfig; resolves to stdout, rejects (with stderr) on a non-zero exit. */
-export async function kubectlWith(kubeconfig: string, args: string[], input?: string): Promise<string> {
-  return run(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], input);
+export async function kubectlWith(kubeconfig: string, args: string[], input?: string, kubectl = kubectlPath()): Promise<string> {
+  return run(kubectl, ['--kubeconfig', kubeconfig, ...args], input);
 }
 
 /** kubectl with this kubeconfig; resolves with the exit code and output, whatever the exit code. */
-export function kubectlResult(kubeconfig: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kubectlResult(kubeconfig: string, args: string[], input?: string, kubectl = kubectlPath()): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(kubectl, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
