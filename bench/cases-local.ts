@@ -9,7 +9,8 @@ export interface CaseResult {
   id: string;
   title: string;
   rows: { name: string; unit: string; stats?: Stats; value?: number }[];
-  ratios: { name: string; value: number; target: number; met: boolean }[];
+  /** without a target: reported, not judged */
+  ratios: { name: string; value: number; target?: number; met?: boolean }[];
   notes?: string[];
 }
 

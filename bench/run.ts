@@ -1,6 +1,6 @@
 // `npm run bench`: every case, a table on stdout, bench/results.json, and the README's Performance section.
 // BENCH_QUICK=1: one iteration at small scale, only to prove the scripts work (CI); results go to bench/.work/.
-// BENCH_ONLY=P1,P3: run only those cases.
+// BENCH_ONLY=P1,P3: run only those cases. BENCH_P5_SIZES=300: other P5 pod counts (a partial run, to explore).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,7 +16,8 @@ const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toUpperCase(
 const wants = (...ids: string[]) => !only || ids.some((id) => only.includes(id));
 
 const rounds = quick ? { p1: 1, p2: 1, p3: 1, p6: 1 } : { p1: 15, p2: 9, p3: 3, p6: 3 };
-const p5Sizes = quick ? [4, 8] : [30, 300];
+// total pods (1 meta, 1 engine, the rest brokers)
+const p5Sizes = process.env.BENCH_P5_SIZES ? process.env.BENCH_P5_SIZES.split(',').map(Number) : quick ? [6, 10] : [300, 1000];
 
 const results: CaseResult[] = [];
 const helm4 = helmPath(4);
@@ -32,7 +33,8 @@ if (wants('P2')) {
 }
 if (wants('P3', 'P4', 'P5')) {
   log('starting the local control plane');
-  const cp = await startControlPlane();
+  // room for P5's 1000 pods (the default 6 nodes hold 660)
+  const cp = await startControlPlane({ nodes: 8, nodeCapacity: { cpu: '64', memory: '256Gi', pods: '250' } });
   try {
     const cluster = { kubeconfig: cp.kubeconfig, helm4, kubectl: kubectlPath() };
     if (wants('P3', 'P4')) {
@@ -41,7 +43,7 @@ if (wants('P3', 'P4', 'P5')) {
       results.push(...(await p3p4TimeToReady(cluster, rounds.p3, scenarios)));
     }
     if (wants('P5')) {
-      log(`P5 watch scale at ${p5Sizes.join(' and ')} brokers`);
+      log(`P5 watch scale at ${p5Sizes.join(' and ')} pods`);
       results.push(await p5WatchScale(cluster, p5Sizes));
     }
   } finally {
@@ -63,7 +65,7 @@ function table(rs: CaseResult[]): string {
     }
   }
   out.push('', '| id | ratio or limit | value | target | met |', '|---|---|---|---|---|');
-  for (const r of rs) for (const q of r.ratios) out.push(`| ${r.id} | ${q.name} | ${q.value.toFixed(2)} | ≤${q.target} | ${q.met ? 'yes' : '**no**'} |`);
+  for (const r of rs) for (const q of r.ratios) out.push(`| ${r.id} | ${q.name} | ${q.value.toFixed(2)} | ${q.target === undefined ? '—' : `≤${q.target}`} | ${q.met === undefined ? '—' : q.met ? 'yes' : '**no**'} |`);
   return out.join('\n');
 }
 
@@ -73,7 +75,7 @@ const doc = { date: new Date().toISOString(), machine, helm: helmVersion, quick,
 const text = table(results);
 process.stdout.write(`${text}\n`);
 
-if (quick || only) {
+if (quick || only || process.env.BENCH_P5_SIZES) {
   const dir = join(root, 'bench', '.work');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);

@@ -17,8 +17,11 @@ export interface CheckResult {
 }
 
 export const MIN_HELM = { major: 3, minor: 14 };
-/** The chart's kubeVersion (>=1.27) and the newest minor the suite runs against. */
-export const KUBE_RANGE = { min: { major: 1, minor: 27 }, testedMax: { major: 1, minor: 36 } };
+/**
+ * The oldest and newest minors the e2e suite installs on. `min` is the chart's kubeVersion floor too (Chart.yaml;
+ * test/chart/docs.test.ts keeps the two equal): declared only because it is tested (test/e2e/oldest-kube.test.ts).
+ */
+export const KUBE_RANGE = { min: { major: 1, minor: 32 }, testedMax: { major: 1, minor: 36 } };
 
 export function failed(results: CheckResult[]): CheckResult[] {
   return results.filter((r) => r.status === 'fail' && r.severity === 'error');
@@ -40,6 +43,17 @@ export function checkHelmVersion(version: string | undefined, path = 'helm'): Ch
   return pass('helm-version', title, `helm ${m[0]}`);
 }
 
+/**
+ * Appended to the hint of "cannot reach the Kubernetes API" when the cause may be that there is no cluster at all (a
+ * newcomer's first run): the usual ways to get one, and this repository's own local node.
+ */
+export const GET_A_CLUSTER = 'no cluster yet? create one with kind, k3d or minikube, or use a cloud cluster; from a clone of robustmq-install, `npm run node:up` starts a local one';
+
+/** A connection hint, with GET_A_CLUSTER after it. */
+export function unreachableHint(hint: string): string {
+  return `${hint}; ${GET_A_CLUSTER}`;
+}
+
 export function checkApi(o: { reachable: boolean; error?: string; context?: string; server?: string }): CheckResult {
   const where = `${o.context ? `context ${o.context}` : 'the current context'}${o.server ? ` (${o.server})` : ''}`;
   if (o.reachable) return pass('api-reachable', 'API server reachable', `reached ${where}`);
@@ -57,8 +71,8 @@ export function checkApi(o: { reachable: boolean; error?: string; context?: stri
       : noContext
       ? 'check --kube-context against `kubectl config get-contexts`'
       : noConfig
-        ? 'set KUBECONFIG or pass --kubeconfig FILE'
-        : 'check the network path to the API server, VPN, and that the credentials in the kubeconfig are valid',
+        ? unreachableHint('set KUBECONFIG or pass --kubeconfig FILE')
+        : unreachableHint('check the network path to the API server, VPN, and that the credentials in the kubeconfig are valid'),
   };
 }
 
@@ -67,7 +81,7 @@ export function checkKubeVersion(v: { major: number; minor: number; gitVersion: 
   if (!v) return { id: 'kube-version', title, severity: 'error', status: 'skip', message: 'not checked: the API server was not reached' };
   const { min, testedMax } = KUBE_RANGE;
   if (v.major < min.major || (v.major === min.major && v.minor < min.minor)) {
-    return { id: 'kube-version', title, severity: 'error', status: 'fail', message: `Kubernetes ${v.gitVersion} is older than ${min.major}.${min.minor} (the chart needs >= 1.27)`, hint: 'upgrade the cluster' };
+    return { id: 'kube-version', title, severity: 'error', status: 'fail', message: `Kubernetes ${v.gitVersion} is older than ${min.major}.${min.minor} (the chart needs >= ${min.major}.${min.minor})`, hint: 'upgrade the cluster' };
   }
   if (v.major > testedMax.major || (v.major === testedMax.major && v.minor > testedMax.minor)) {
     return { id: 'kube-version', title, severity: 'warning', status: 'fail', message: `Kubernetes ${v.gitVersion} is newer than the newest tested (${testedMax.major}.${testedMax.minor})` };

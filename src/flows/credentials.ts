@@ -11,7 +11,7 @@ import type { Kube } from '../shell/kube.js';
 
 export async function ensureNamespace(ctx: Context, kube: Kube, namespace: string): Promise<'created' | 'exists'> {
   if (await kube.getObject('namespace', namespace)) return 'exists';
-  const r = await kube.run(['create', 'namespace', namespace]);
+  const r = await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   if (r.exitCode !== 0 && !/AlreadyExists/.test(r.stderr)) {
     throw new UserError(`could not create namespace ${namespace}: ${r.stderr.trim()}`, { exitCode: ExitCode.error });
   }
@@ -21,7 +21,7 @@ export async function ensureNamespace(ctx: Context, kube: Kube, namespace: strin
 /**
  * The credentials Secret `<release>-credentials` (admin-password, admin-jwt-secret, mqtt-password): created with
  * random values when absent, reused when present (a reinstall must keep the MQTT user's password), completed when a
- * key is missing. Values travel on kubectl's stdin, never in argv, and are never printed.
+ * key is missing. Values travel in a request body (or kubectl's stdin), never in argv, and are never printed.
  * A user-named `auth.existingSecret` must already exist with all three keys.
  */
 export async function ensureCredentials(ctx: Context, kube: Kube, plan: Plan, creds: Credentials): Promise<{ name: string; action: 'created' | 'reused' | 'completed' | 'user' }> {
@@ -37,13 +37,13 @@ export async function ensureCredentials(ctx: Context, kube: Kube, plan: Plan, cr
   }
   if (!existing) {
     const manifest = credentialsSecretManifest(plan.release, ns, creds);
-    const r = await kube.run(['create', '-f', '-', '-o', 'name'], { input: JSON.stringify(manifest) });
+    const r = await kube.create(manifest);
     if (r.exitCode !== 0) throw new UserError(`could not create Secret ${name}: ${r.stderr.trim()}`, { exitCode: ExitCode.error });
     return { name, action: 'created' };
   }
   if (missing.length) {
     const patch = { data: Object.fromEntries(missing.map((k) => [k, Buffer.from(creds[k]).toString('base64')])) };
-    const r = await kube.run(['patch', 'secret', name, '-n', ns, '--type=merge', '--patch-file=/dev/stdin'], { input: JSON.stringify(patch) });
+    const r = await kube.mergePatch('secret', name, ns, patch);
     if (r.exitCode !== 0) throw new UserError(`could not add ${missing.join(', ')} to Secret ${name}: ${r.stderr.trim()}`, { exitCode: ExitCode.error });
     return { name, action: 'completed' };
   }

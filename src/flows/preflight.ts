@@ -1,4 +1,4 @@
-// The preflight gatherer: evidence from the cluster (kubectl, same kubeconfig/context as helm) and the rendered chart
+// The preflight gatherer: evidence from the cluster (src/shell/kube.ts, same kubeconfig/context as helm) and the rendered chart
 // (helm template), judged by the pure checks in src/core/preflight.ts. Proves, touches nothing. Run by the
 // `preflight` command and by every deploy before it changes anything.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,6 +72,23 @@ export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<
     }
   }
 
+  // What does not need the rendered chart is asked for while helm renders it. Settled (never rejecting) promises,
+  // so an early return below leaves nothing unhandled.
+  const kube = kubeOf(ctx);
+  const ns = plan.namespace;
+  const nsExists = facts.namespaceExists !== false;
+  const rel = facts.existingRelease;
+  const settle = <T,>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error: error as Error }));
+  // Listed here rather than taken from the facts, so a permission problem is told apart from "no classes".
+  const storageP = settle(kube.storageClasses());
+  const crdP = settle(kube.crdNames());
+  const lastDeployedP = settle(rel && rel.status !== 'deployed' ? releaseHistory(ctx, helm, plan.release, ns).then((h) => lastGood(h ?? [])?.revision) : Promise.resolve(undefined));
+  // permission problems are reported by the rbac check
+  const pvcsP = nsExists ? kube.list('persistentvolumeclaims', { namespace: ns, selector: `app.kubernetes.io/instance=${plan.release}` }).then((l) => l.map((p) => p.metadata.name), () => [] as string[]) : Promise.resolve([] as string[]);
+  // the API groups every rendering of the chart uses, for the dry-run below
+  kube.prefetchDiscovery(['v1', 'apps/v1', 'policy/v1', 'batch/v1', 'rbac.authorization.k8s.io/v1', 'networking.k8s.io/v1']);
+  const enforceP = nsExists ? kube.getObject('namespace', ns).then((o) => o?.metadata.labels?.['pod-security.kubernetes.io/enforce'], () => undefined) : Promise.resolve(undefined);
+
   // Rendered from the plan's overlay in a private temp file: the real overlay may not be written yet (preflight
   // runs before the confirm), and must not be written by a check.
   const tmp = mkdtempSync(join(tmpdir(), 'robustmq-preflight-'));
@@ -91,55 +108,36 @@ export async function gatherPreflight(ctx: Context, i: PreflightInput): Promise<
   }
   const manifests = r.stdout;
   const objects = parseManifests(manifests);
-  const kube = kubeOf(ctx);
-  const ns = plan.namespace;
-  const nsExists = facts.namespaceExists !== false;
-
   const needs = accessNeeds(objects, { namespace: ns, namespaceExists: nsExists, smoke: i.smoke });
-  try {
-    const reviews = await kube.accessReviews(needs);
-    results.push(checkRbac(needs.map((n, k) => ({ ...n, allowed: reviews[k]!.allowed, reason: reviews[k]!.reason }))));
-  } catch (e) {
-    results.push({ id: 'rbac', title: 'permissions (SelfSubjectAccessReview)', severity: 'error', status: 'fail', message: `SelfSubjectAccessReview failed: ${(e as Error).message}` });
-  }
-
-  try {
-    // Listed here rather than taken from the facts, so a permission problem is told apart from "no classes".
-    results.push(checkStorage(storageNeedsFromManifests(objects), await kube.storageClasses()));
-  } catch (e) {
-    results.push({ id: 'storage-class', title: 'StorageClass', severity: 'warning', status: 'fail', message: `could not list StorageClasses: ${(e as Error).message}` });
-  }
-  try {
-    results.push(checkCrds(crdNeedsFromManifests(objects), await kube.crdNames()));
-  } catch (e) {
-    results.push({ id: 'crds', title: 'CRDs for enabled features', severity: 'warning', status: 'fail', message: `could not list CRDs: ${(e as Error).message}` });
-  }
-
-  const rel = facts.existingRelease;
-  let lastDeployed: number | undefined;
-  if (rel && rel.status !== 'deployed') lastDeployed = lastGood((await releaseHistory(ctx, helm, plan.release, ns)) ?? [])?.revision;
+  // The rest does not depend on each other either: all requests go out at once over the one connection
+  // (src/shell/kube.ts); the results are reported in the order the plan lists them.
+  const [rbac, storageR, crdR, lastDeployedR, pvcs, dry, enforce] = await Promise.all([
+    kube.accessReviews(needs).then(
+      (reviews) => checkRbac(needs.map((n, k) => ({ ...n, allowed: reviews[k]!.allowed, reason: reviews[k]!.reason }))),
+      (e: unknown): CheckResult => ({ id: 'rbac', title: 'permissions (SelfSubjectAccessReview)', severity: 'error', status: 'fail', message: `SelfSubjectAccessReview failed: ${(e as Error).message}` }),
+    ),
+    storageP,
+    crdP,
+    lastDeployedP,
+    pvcsP,
+    kube.dryRunApply(
+      objects.map((o) => o.raw),
+      ns,
+      { namespaceExists: nsExists },
+    ),
+    enforceP,
+  ]);
+  const storage: CheckResult = storageR.ok
+    ? checkStorage(storageNeedsFromManifests(objects), storageR.value)
+    : { id: 'storage-class', title: 'StorageClass', severity: 'warning', status: 'fail', message: `could not list StorageClasses: ${storageR.error.message}` };
+  const crds: CheckResult = crdR.ok
+    ? checkCrds(crdNeedsFromManifests(objects), crdR.value)
+    : { id: 'crds', title: 'CRDs for enabled features', severity: 'warning', status: 'fail', message: `could not list CRDs: ${crdR.error.message}` };
+  if (!lastDeployedR.ok) throw lastDeployedR.error;
+  const lastDeployed = lastDeployedR.value;
+  results.push(rbac, storage, crds);
   results.push(checkRelease({ status: rel?.status, revision: rel?.revision, lastDeployed }, { mode: i.mode, release: plan.release, namespace: ns }));
-
-  let pvcs: string[] = [];
-  if (nsExists) {
-    try {
-      pvcs = (await kube.list('persistentvolumeclaims', { namespace: ns, selector: `app.kubernetes.io/instance=${plan.release}` })).map((p) => p.metadata.name);
-    } catch {
-      // permission problems are reported by the rbac check
-    }
-  }
   results.push(checkLeftovers({ releaseExists: !!rel, pvcs, secretExists: facts.credentialsSecretExists === true, secretName: plan.secret.name, release: plan.release }));
-
-  const dry = await kube.dryRunApply(
-    objects.map((o) => o.raw),
-    ns,
-    { namespaceExists: nsExists },
-  );
-  let enforce: string | undefined;
-  if (nsExists) {
-    const nsObj = await kube.getObject('namespace', ns).catch(() => undefined);
-    enforce = nsObj?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
-  }
   results.push(checkDryRun(dry, objects.length, enforce ? { enforce } : {}));
   return { results, manifests };
 }

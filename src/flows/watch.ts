@@ -76,6 +76,49 @@ export class ReleaseWatch {
     readonly release: string,
   ) {}
 
+  /** Pods that look Ready, kept per event (cheap), so "all Ready" is known without judging every pod. */
+  private readonly readyPods = new Set<string>();
+
+  private podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: K8sPod): void {
+    const key = pod.metadata.name;
+    const ready = type !== 'DELETED' && !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    if (ready) this.readyPods.add(key);
+    else this.readyPods.delete(key);
+  }
+
+  /** Every desired pod looks Ready: worth judging at once. */
+  allLookReady(): boolean {
+    const sts = this.handles.sts?.objects() ?? [];
+    if (sts.length === 0) return false;
+    const desired = sts.reduce((a, s) => a + (s.metadata.deletionTimestamp ? 0 : (s.spec?.replicas ?? 1)), 0);
+    return this.readyPods.size >= desired;
+  }
+
+  /**
+   * How often the full judgement (every pod through the health rules) is worth its cost: every 100 ms for a few
+   * pods, less often as they grow (+1 ms per pod, at most 1 s), so a thousand-pod rollout is judged ~1/s instead of
+   * 10/s. The moment every pod looks Ready is not delayed by it (`readyOrAfter`).
+   */
+  judgeIntervalMs(): number {
+    return Math.min(1000, 100 + (this.handles.pods?.objects().length ?? 0));
+  }
+
+  /** Resolves after `ms`, or as soon as every desired pod looks Ready. */
+  readyOrAfter(ms: number): Promise<void> {
+    if (this.allLookReady()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const off = this.onChange(() => {
+        if (this.allLookReady()) done();
+      });
+    });
+  }
+
   start(): void {
     const changed = () => {
       for (const l of this.listeners) l();
@@ -84,7 +127,15 @@ export class ReleaseWatch {
       if (this.errors.length < 50) this.errors.push(m);
     };
     const sel = releaseSelector(this.release);
-    this.handles.pods = this.kube.watch<K8sPod>('pods', { namespace: this.namespace, selector: sel, onChange: changed, onError });
+    this.handles.pods = this.kube.watch<K8sPod>('pods', {
+      namespace: this.namespace,
+      selector: sel,
+      onChange: (type, pod) => {
+        this.podChanged(type, pod);
+        changed();
+      },
+      onError,
+    });
     this.handles.events = this.kube.watch<K8sEvent>('events', { namespace: this.namespace, onChange: changed, onError });
     this.handles.pvcs = this.kube.watch<K8sPvc>('persistentvolumeclaims', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError });
     this.handles.sts = this.kube.watch<K8sStatefulSet>('statefulsets.apps', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError });
@@ -98,7 +149,7 @@ export class ReleaseWatch {
 
   onChange(fn: () => void): () => void {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return () => void this.listeners.delete(fn);
   }
 
   snapshot(): Snapshot {

@@ -1,4 +1,4 @@
-// The facts detector: what the wizard and the planner need to know about the cluster, through kubectl (src/shell/kube.ts)
+// The facts detector: what the wizard and the planner need to know about the cluster, through src/shell/kube.ts
 // with the same kubeconfig/context as helm. Never throws: an unreachable cluster gives `reachable: false` with
 // kubectl's reason, and the wizard falls back to typed answers.
 import { gunzipSync } from 'node:zlib';
@@ -7,8 +7,20 @@ import { credentialsSecretName } from '../core/overlay.js';
 import type { K8sObject } from '../core/k8s-types.js';
 import { Kube, KubeError } from './kube.js';
 
+const kubes = new Map<string, Kube>();
+
+/**
+ * The Kube for a kubeconfig/context, one per process: the facts, preflight, deploy and watch of a run share its one
+ * `kubectl proxy` instead of each starting their own.
+ */
 export function kubeFor(req: Pick<FactsRequest, 'kubeContext' | 'kubeconfig' | 'kubectl' | 'env'>): Kube {
-  return new Kube({ kubectl: req.kubectl, kubeconfig: req.kubeconfig, context: req.kubeContext, env: req.env as Record<string, string | undefined> | undefined });
+  const key = JSON.stringify([req.kubectl ?? '', req.kubeconfig ?? '', req.kubeContext ?? '', req.env?.KUBECONFIG ?? '', req.env?.ROBUSTMQ_INSTALL_KUBE_TRANSPORT ?? '', req.env?.ROBUSTMQ_INSTALL_KUBECTL ?? '']);
+  let k = kubes.get(key);
+  if (!k) {
+    k = new Kube({ kubectl: req.kubectl ?? req.env?.ROBUSTMQ_INSTALL_KUBECTL, kubeconfig: req.kubeconfig, context: req.kubeContext, env: req.env as Record<string, string | undefined> | undefined });
+    kubes.set(key, k);
+  }
+  return k;
 }
 
 function reason(e: unknown): string {
@@ -23,6 +35,8 @@ export async function detectFacts(req: FactsRequest): Promise<Facts> {
   const kube = kubeFor(req);
   let context: string | undefined;
   let server: string | undefined;
+  // the first request (which starts the proxy) overlaps the kubeconfig read; never when offline
+  const version = req.offline ? undefined : kube.serverVersion().then((v) => v, (e: unknown) => e as Error);
   try {
     const t = await kube.currentTarget();
     context = t.context || req.kubeContext;
@@ -31,14 +45,19 @@ export async function detectFacts(req: FactsRequest): Promise<Facts> {
     return unknownFacts(reason(e), { context: req.kubeContext });
   }
   if (req.offline) return unknownFacts('no cluster contact (--dry-run/render)', { context, server });
-  let kubeVersion: string;
-  try {
-    kubeVersion = (await kube.serverVersion()).gitVersion;
-  } catch (e) {
-    return unknownFacts(reason(e), { context, server });
-  }
+  const v = await version!;
+  if (v instanceof Error) return unknownFacts(reason(v), { context, server });
+  const kubeVersion = v.gitVersion;
   const facts: Facts = { reachable: true, context, server, kubeVersion, crds: {} };
-  const [sc, ic, crds, ns] = await Promise.allSettled([kube.storageClasses(), kube.ingressClasses(), kube.crdNames(), kube.getObject('namespace', req.namespace)]);
+  // the release and the Secret are asked for at once too: in a namespace that does not exist they are simply absent
+  const [sc, ic, crds, ns, rel, secret] = await Promise.allSettled([
+    kube.storageClasses(),
+    kube.ingressClasses(),
+    kube.crdNames(),
+    kube.getObject('namespace', req.namespace),
+    releaseFact(kube, req.namespace, req.release),
+    kube.getObject('secret', credentialsSecretName(req.release), req.namespace),
+  ]);
   if (sc.status === 'fulfilled') facts.storageClasses = sc.value;
   if (ic.status === 'fulfilled') facts.ingressClasses = ic.value;
   if (crds.status === 'fulfilled') {
@@ -51,7 +70,6 @@ export async function detectFacts(req: FactsRequest): Promise<Facts> {
   }
   if (ns.status === 'fulfilled') facts.namespaceExists = ns.value !== undefined;
   if (facts.namespaceExists) {
-    const [rel, secret] = await Promise.allSettled([releaseFact(kube, req.namespace, req.release), kube.getObject('secret', credentialsSecretName(req.release), req.namespace)]);
     if (rel.status === 'fulfilled' && rel.value) facts.existingRelease = rel.value;
     // Existence only: `kubectl get secret` returns the data, which is dropped here unread.
     if (secret.status === 'fulfilled') facts.credentialsSecretExists = secret.value !== undefined;

@@ -1,6 +1,14 @@
-// The one place that talks to the Kubernetes API: kubectl through execa, with the same kubeconfig and context as helm.
-// kubectl does every auth method a user's kubeconfig can hold (client certs, tokens, OIDC, exec plugins), so nothing here
-// ever reads credentials itself.
+// The one place that talks to the Kubernetes API, with the same kubeconfig and context as helm. kubectl does every
+// auth method a user's kubeconfig can hold (client certs, tokens, OIDC, exec plugins), so nothing here ever reads
+// credentials itself.
+//
+// Two paths, one interface:
+// - proxy (default): ONE `kubectl proxy` per run on a private unix socket (src/shell/kube-proxy.ts); every read,
+//   SelfSubjectAccessReview, watch, server-side dry-run, and the namespace/Secret writes are HTTP requests through
+//   it. A kubectl process per call costs more CPU than the request itself, and a run makes dozens.
+// - kubectl per call: where unix sockets are not available (Windows), or ROBUSTMQ_INSTALL_KUBE_TRANSPORT=kubectl.
+// Always kubectl directly: `exec` (the proxy refuses exec/attach), `describe` (kubectl's own text), `config view`
+// (reads the kubeconfig only), and the generic `run` (deletes and patches of uninstall, rollback, the debug bundle).
 //
 // Conventions:
 // - every call gets `--kubeconfig`/`--context` when the user gave them (and nothing otherwise, so KUBECONFIG and the
@@ -10,6 +18,8 @@
 import { execa, type ResultPromise } from 'execa';
 import { JsonStreamSplitter } from '../core/json-stream.js';
 import type { K8sObject, K8sEvent, K8sPod, K8sPvc } from '../core/k8s-types.js';
+import { apiResource, applyErrorLine, errorText, groupVersionPath, LineSplitter, query, resourcePath, warningsFrom, type ApiResource } from '../core/kube-api.js';
+import { KubeProxy, ProxyError, proxySupported } from './kube-proxy.js';
 
 export interface KubeOptions {
   /** kubectl binary; default: $ROBUSTMQ_INSTALL_KUBECTL, then `kubectl` on PATH. */
@@ -19,6 +29,17 @@ export interface KubeOptions {
   /** Per-request timeout handed to kubectl (`--request-timeout`), default 20s. */
   requestTimeout?: string;
   env?: Record<string, string | undefined>;
+  /** proxy: one `kubectl proxy` per run (default where unix sockets work); kubectl: a process per call */
+  transport?: 'proxy' | 'kubectl';
+  /** where an exec credential plugin's prompt is shown (the proxy's stderr is filtered into it) */
+  userStderr?: NodeJS.WritableStream;
+}
+
+/** The transport a Kube uses unless told: ROBUSTMQ_INSTALL_KUBE_TRANSPORT=kubectl|proxy, else proxy where it works. */
+export function defaultTransport(env: Record<string, string | undefined> = process.env, platform: NodeJS.Platform = process.platform): 'proxy' | 'kubectl' {
+  const forced = env.ROBUSTMQ_INSTALL_KUBE_TRANSPORT;
+  if (forced === 'kubectl' || forced === 'proxy') return forced;
+  return proxySupported(platform) ? 'proxy' : 'kubectl';
 }
 
 export interface KubeResult {
@@ -108,10 +129,56 @@ const DEFAULT_INGRESS_CLASS = 'ingressclass.kubernetes.io/is-default-class';
 export class Kube {
   readonly kubectl: string;
   private readonly env: Record<string, string | undefined>;
+  /** the run's one connection (proxy transport), started on the first request */
+  readonly proxy: KubeProxy | undefined;
 
   constructor(readonly opts: KubeOptions = {}) {
     this.kubectl = opts.kubectl ?? process.env.ROBUSTMQ_INSTALL_KUBECTL ?? 'kubectl';
     this.env = opts.env ?? {};
+    const transport = opts.transport ?? defaultTransport({ ...process.env, ...this.env });
+    this.proxy =
+      transport === 'proxy'
+        ? new KubeProxy({ kubectl: this.kubectl, globalArgs: this.globalArgs(), env: this.env, userStderr: (opts.userStderr ?? process.stderr) as import('node:stream').Writable })
+        : undefined;
+  }
+
+  /** Stops the proxy (if any); later requests fail. The process's exit stops it anyway. */
+  close(): void {
+    this.proxy?.stop();
+  }
+
+  private timeoutMs(): number {
+    const t = this.opts.requestTimeout ?? '20s';
+    const m = /^(\d+)(ms|s|m)?$/.exec(t);
+    if (!m) return 20_000;
+    return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  }
+
+  /** An API request through the proxy; a failure the server or the proxy reports comes back as kubectl's text. */
+  private async http(method: string, path: string, o: { body?: unknown; contentType?: string; accept?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ ok: boolean; status: number; body: string; stderr: string; warnings: string[]; retried?: boolean }> {
+    try {
+      const r = await this.proxy!.request(method, path, {
+        ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
+        ...(o.contentType ? { contentType: o.contentType } : {}),
+        ...(o.accept ? { accept: o.accept } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        timeoutMs: o.timeoutMs ?? this.timeoutMs(),
+      });
+      const ok = r.status >= 200 && r.status < 300;
+      return { ok, status: r.status, body: r.body, stderr: ok ? '' : errorText(r.status, r.body), warnings: warningsFrom(r.rawHeaders), ...(r.retried ? { retried: true } : {}) };
+    } catch (e) {
+      if (e instanceof ProxyError) {
+        if (/kubectl not found/.test(e.message)) throw new KubeError(e.message, ['proxy'], '', 127);
+        return { ok: false, status: 0, body: '', stderr: `Unable to connect to the server: ${e.message}`, warnings: [] };
+      }
+      throw e;
+    }
+  }
+
+  private async httpMust<T>(method: string, path: string, what: string, o: Parameters<Kube['http']>[2] = {}): Promise<T> {
+    const r = await this.http(method, path, o);
+    if (!r.ok) throw new KubeError(`${what}: ${r.stderr}`, [method, path], r.stderr, 1);
+    return JSON.parse(r.body) as T;
   }
 
   /** Flags that select the same cluster and user as helm's `--kubeconfig`/`--kube-context`. */
@@ -175,6 +242,14 @@ export class Kube {
 
   /** `kubectl get` of a list; an absent resource type (CRD not installed) gives []. */
   async list<T = K8sObject>(resource: string, o: { namespace?: string; selector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+    const api = this.proxy && apiResource(resource);
+    if (api) {
+      const r = await this.http('GET', resourcePath(api, { namespace: o.namespace }) + query({ labelSelector: o.selector, fieldSelector: o.fieldSelector }));
+      if (r.ok) return ((JSON.parse(r.body) as { items?: T[] }).items ?? []) as T[];
+      // an API group that is not served (CRD not installed) answers 404 for the whole collection
+      if (r.status === 404) return [];
+      throw new KubeError(`kubectl get ${resource}: ${r.stderr}`, [resource], r.stderr, 1);
+    }
     const args = [resource];
     if (o.namespace) args.push('-n', o.namespace);
     else args.push('--all-namespaces=false');
@@ -190,6 +265,13 @@ export class Kube {
 
   /** One object, or undefined when it does not exist. */
   async getObject<T = K8sObject>(resource: string, name: string, namespace?: string): Promise<T | undefined> {
+    const api = this.proxy && apiResource(resource);
+    if (api) {
+      const r = await this.http('GET', resourcePath(api, { namespace, name }));
+      if (r.ok) return JSON.parse(r.body) as T;
+      if (r.status === 404) return undefined;
+      throw new KubeError(`kubectl get ${resource} ${name}: ${r.stderr}`, [resource, name], r.stderr, 1);
+    }
     const args = ['get', resource, name, '-o', 'json', this.requestTimeout()];
     if (namespace) args.push('-n', namespace);
     const r = await this.run(args);
@@ -202,6 +284,7 @@ export class Kube {
 
   /** `kubectl version -o json`: the server part, which proves the API is reachable with these credentials. */
   async serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }> {
+    if (this.proxy) return parseServerVersion(await this.httpMust<{ major: string; minor: string; gitVersion: string }>('GET', '/version', 'kubectl version'));
     const out = await this.must(['version', '-o', 'json', this.requestTimeout()]);
     const v = JSON.parse(out) as { serverVersion?: { major: string; minor: string; gitVersion: string } };
     if (!v.serverVersion) throw new KubeError('kubectl version: no server version in the answer', ['version'], out, 1);
@@ -226,24 +309,23 @@ export class Kube {
   /** SelfSubjectAccessReview for each check (one `kubectl create -f -` per check; the API has no batch form). */
   async accessReviews(checks: AccessCheck[]): Promise<AccessResult[]> {
     const one = async (c: AccessCheck): Promise<AccessResult> => {
-      const review = {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            verb: c.verb,
-            resource: c.resource,
-            group: c.group ?? '',
-            ...(c.namespace ? { namespace: c.namespace } : {}),
-            ...(c.subresource ? { subresource: c.subresource } : {}),
-          },
-        },
-      };
+      const review = reviewOf(c);
       // --validate=false: client-side validation would list CRDs, which a restricted user may not do.
       const out = await this.must(['create', '--validate=false', '-f', '-', '-o', 'json', this.requestTimeout()], { input: JSON.stringify(review) });
       const st = (JSON.parse(out) as { status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string } }).status ?? {};
       return { ...c, allowed: st.allowed === true, reason: st.reason || st.evaluationError || '' };
     };
+    if (this.proxy) {
+      // one small request each, all at once: the API has no batch form, but the connection is shared
+      return Promise.all(
+        checks.map(async (c) => {
+          const review = reviewOf(c);
+          const r = await this.httpMust<{ status?: { allowed?: boolean; reason?: string; evaluationError?: string } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', 'SelfSubjectAccessReview', { body: review });
+          const st = r.status ?? {};
+          return { ...c, allowed: st.allowed === true, reason: st.reason || st.evaluationError || '' };
+        }),
+      );
+    }
     // A few at a time: each is a kubectl process (and an exec-plugin call, if the kubeconfig uses one).
     const results: AccessResult[] = [];
     for (let i = 0; i < checks.length; i += 6) {
@@ -267,6 +349,7 @@ export class Kube {
     namespace: string,
     o: { namespaceExists?: boolean; fallbackNamespace?: string; namespaceLabels?: Record<string, string> } = {},
   ): Promise<DryRunResult> {
+    if (this.proxy) return this.dryRunApplyHttp(objects, namespace, o);
     const exists = o.namespaceExists ?? (await this.getObject('namespace', namespace)) !== undefined;
     let target = namespace;
     let note: string | undefined;
@@ -299,8 +382,115 @@ export class Kube {
     return { ok: errors.length === 0, applied, errors, warnings, ...(note ? { note } : {}) };
   }
 
+  /** The same dry-run as requests: discovery for the kinds at hand, then one apply PATCH per object, concurrently. */
+  private async dryRunApplyHttp(objects: Record<string, unknown>[], namespace: string, o: { namespaceExists?: boolean; fallbackNamespace?: string; namespaceLabels?: Record<string, string> }): Promise<DryRunResult> {
+    const exists = o.namespaceExists ?? (await this.getObject('namespace', namespace)) !== undefined;
+    const applied: string[] = [];
+    const errors: string[] = [];
+    const warnings = new Set<string>();
+    let target = namespace;
+    let note: string | undefined;
+    const dry = { dryRun: 'All', fieldValidation: 'Strict' };
+    const nsCreate = exists
+      ? Promise.resolve()
+      : (async () => {
+          const nsObj = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: o.namespaceLabels ?? {} } };
+          const r = await this.http('POST', `/api/v1/namespaces${query(dry)}`, { body: nsObj });
+          if (r.ok) applied.push(`namespace/${namespace} created (server dry run)`);
+          else errors.push(applyErrorLine('Namespace', namespace, r.stderr));
+        })();
+    if (!exists) {
+      target = o.fallbackNamespace ?? 'default';
+      note = `namespace ${namespace} does not exist yet: its creation was dry-run, and the namespaced objects were validated in namespace ${target} (schema, strict fields and webhooks are proven; ${namespace}'s own Pod Security labels and quotas are checked once it exists)`;
+    }
+    // Discovery, once per apiVersion present: which plural a kind has and whether it is namespaced.
+    const gvs = [...new Set(objects.map((x) => String(x.apiVersion ?? '')))];
+    const kinds = new Map<string, ApiResource>();
+    for (const found of await Promise.all(gvs.map((gv) => this.discover(gv)))) for (const [k, v] of found) kinds.set(k, v);
+    await Promise.all([
+      nsCreate,
+      ...objects.map(async (obj) => {
+        const kind = String(obj.kind ?? '');
+        const meta = (obj.metadata ?? {}) as Record<string, unknown>;
+        const name = String(meta.name ?? '');
+        const api = kinds.get(`${String(obj.apiVersion ?? '')}/${kind}`);
+        if (!api) {
+          errors.push(`${kind} ${name}: the server does not know ${String(obj.apiVersion)} ${kind} (no matches for kind; is its CRD installed?)`);
+          return;
+        }
+        const body = api.namespaced ? { ...obj, metadata: { ...meta, namespace: target } } : obj;
+        const path = resourcePath(api, { namespace: api.namespaced ? target : undefined, name }) + query({ ...dry, fieldManager: 'robustmq-install-preflight', force: 'true' });
+        const r = await this.http('PATCH', path, { body, contentType: 'application/apply-patch+yaml' });
+        for (const w of r.warnings) warnings.add(w);
+        if (r.ok) applied.push(`${kind.toLowerCase()}${api.group ? `.${api.group}` : ''}/${name} serverside-applied (server dry run)`);
+        else errors.push(applyErrorLine(kind, name, r.stderr));
+      }),
+    ]);
+    return { ok: errors.length === 0, applied, errors, warnings: [...warnings], ...(note ? { note } : {}) };
+  }
+
+  private readonly discovered = new Map<string, Promise<Map<string, ApiResource>>>();
+
+  /**
+   * The kinds an apiVersion serves (`apps/v1/StatefulSet` → its resource), asked once per run. `prefetch` lets a
+   * caller ask while it waits for something else (preflight, while helm renders the chart).
+   */
+  discover(gv: string): Promise<Map<string, ApiResource>> {
+    let p = this.discovered.get(gv);
+    if (!p) {
+      p = (async () => {
+        const [group, version] = gv.includes('/') ? gv.split('/', 2) : ['', gv];
+        const kinds = new Map<string, ApiResource>();
+        if (!this.proxy) return kinds;
+        const r = await this.http('GET', groupVersionPath(group!, version!));
+        if (!r.ok) {
+          this.discovered.delete(gv);
+          return kinds;
+        }
+        for (const res of (JSON.parse(r.body) as { resources?: { name: string; kind: string; namespaced: boolean }[] }).resources ?? []) {
+          if (!res.name.includes('/')) kinds.set(`${gv}/${res.kind}`, { group: group!, version: version!, plural: res.name, namespaced: res.namespaced });
+        }
+        return kinds;
+      })();
+      this.discovered.set(gv, p);
+    }
+    return p;
+  }
+
+  prefetchDiscovery(gvs: string[]): void {
+    for (const gv of gvs) void this.discover(gv).catch(() => undefined);
+  }
+
+  /** Creates an object (the namespace, the credentials Secret); the JSON travels in the request body, never argv. */
+  async create(obj: Record<string, unknown>): Promise<KubeResult> {
+    const kind = String(obj.kind ?? '').toLowerCase();
+    const meta = (obj.metadata ?? {}) as { name?: string; namespace?: string };
+    const api = this.proxy && apiResource(kind);
+    if (api) {
+      const r = await this.http('POST', resourcePath(api, { namespace: meta.namespace }), { body: obj });
+      // sent again after the proxy died under the first attempt, which had created it: that is success
+      const ok = r.ok || (r.retried === true && r.status === 409);
+      return { exitCode: ok ? 0 : 1, stdout: ok ? `${kind}/${meta.name}\n` : '', stderr: ok ? '' : r.stderr };
+    }
+    return this.run(['create', '-f', '-', '-o', 'name'], { input: JSON.stringify(obj) });
+  }
+
+  /** A JSON merge patch of one object (data on stdin or in the body, never argv). */
+  async mergePatch(resource: string, name: string, namespace: string, patch: Record<string, unknown>): Promise<KubeResult> {
+    const api = this.proxy && apiResource(resource);
+    if (api) {
+      const r = await this.http('PATCH', resourcePath(api, { namespace, name }), { body: patch, contentType: 'application/merge-patch+json' });
+      return { exitCode: r.ok ? 0 : 1, stdout: '', stderr: r.stderr };
+    }
+    return this.run(['patch', resource, name, '-n', namespace, '--type=merge', '--patch-file=/dev/stdin'], { input: JSON.stringify(patch) });
+  }
+
   /** GET through the API server (`kubectl get --raw`), e.g. a pods/proxy path. */
   async raw(path: string, o: { signal?: AbortSignal } = {}): Promise<KubeResult> {
+    if (this.proxy) {
+      const r = await this.http('GET', path, { ...(o.signal ? { signal: o.signal } : {}), accept: '*/*' });
+      return { exitCode: r.ok ? 0 : 1, stdout: r.ok ? r.body : '', stderr: r.stderr };
+    }
     return this.run(['get', '--raw', path, this.requestTimeout()], o);
   }
 
@@ -314,6 +504,11 @@ export class Kube {
 
   /** The last lines of a container's log; `previous` reads the crashed instance. Empty string when there is none. */
   async logs(namespace: string, pod: string, container: string, o: { tail?: number; previous?: boolean } = {}): Promise<string> {
+    if (this.proxy) {
+      const path = resourcePath(apiResource('pods')!, { namespace, name: pod, subresource: 'log' }) + query({ container, tailLines: o.tail ?? 50, previous: o.previous ? 'true' : undefined });
+      const r = await this.http('GET', path, { accept: '*/*', timeoutMs: 30_000 });
+      return r.ok ? r.body : '';
+    }
     const args = ['logs', '-n', namespace, pod, '-c', container, `--tail=${o.tail ?? 50}`, this.requestTimeout()];
     if (o.previous) args.push('--previous');
     const r = await this.run(args, { timeoutMs: 30_000 });
@@ -356,6 +551,13 @@ export class Kube {
 
   /** Names of installed CRDs (e.g. `servicemonitors.monitoring.coreos.com`). */
   async crdNames(): Promise<Set<string>> {
+    if (this.proxy) {
+      // names only: full CRD objects carry their whole schema, megabytes on a cluster with many operators
+      const list = await this.httpMust<{ items?: { metadata: { name: string } }[] }>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', 'kubectl get crds', {
+        accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+      });
+      return new Set((list.items ?? []).map((i) => i.metadata.name));
+    }
     const r = await this.run(['get', 'customresourcedefinitions.apiextensions.k8s.io', '-o', 'name', this.requestTimeout()]);
     if (r.exitCode !== 0) throw new KubeError(`kubectl get crds: ${r.stderr.trim()}`, ['get', 'crds'], r.stderr, r.exitCode);
     return new Set(
@@ -381,6 +583,8 @@ export class Kube {
       maxRestarts?: number;
     },
   ): WatchHandle<T> {
+    const api = this.proxy && apiResource(resource);
+    if (api) return this.watchHttp<T>(api, resource, o);
     const objects = new Map<string, T>();
     let stopped = false;
     let current: ResultPromise | undefined;
@@ -439,6 +643,122 @@ export class Kube {
     };
   }
 
+  /**
+   * list, then watch from the list's resourceVersion; a watch the server ends (its timeoutSeconds, an apiserver
+   * restart) resumes from the last resourceVersion seen; `410 Gone` (too old) lists again, dropping stale objects.
+   * A stream silent for longer than the server's own timeout is cut and resumed, so a hung proxy never hangs a run.
+   */
+  private watchHttp<T extends K8sObject>(
+    api: ApiResource,
+    resource: string,
+    o: { namespace: string; selector?: string; onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void; onError?: (message: string) => void; maxRestarts?: number },
+  ): WatchHandle<T> {
+    let objects = new Map<string, T>();
+    const abort = new AbortController();
+    const maxRestarts = o.maxRestarts ?? 5;
+    const base = resourcePath(api, { namespace: o.namespace });
+    const key = (x: T) => `${x.metadata.namespace ?? ''}/${x.metadata.name}`;
+    const WATCH_SECONDS = 60;
+    let rv: string | undefined;
+    let failures = 0;
+
+    const relist = async (): Promise<boolean> => {
+      const r = await this.http('GET', base + query({ labelSelector: o.selector }), { signal: abort.signal });
+      if (!r.ok) {
+        if (!abort.signal.aborted) o.onError?.(`watch ${resource}: list failed: ${r.stderr}`);
+        return false;
+      }
+      const list = JSON.parse(r.body) as { metadata?: { resourceVersion?: string }; items?: T[] };
+      rv = list.metadata?.resourceVersion;
+      const next = new Map<string, T>();
+      for (const item of list.items ?? []) {
+        delete (item.metadata as { managedFields?: unknown }).managedFields;
+        next.set(key(item), item);
+      }
+      // what vanished while no watch was open
+      for (const [k, old] of objects) if (!next.has(k)) o.onChange?.('DELETED', old);
+      objects = next;
+      for (const item of next.values()) o.onChange?.('ADDED', item);
+      return true;
+    };
+
+    const watchOnce = async (): Promise<'resume' | 'relist' | 'failed'> => {
+      const splitter = new LineSplitter();
+      let gone = false;
+      const path = base + query({ watch: 'true', resourceVersion: rv, allowWatchBookmarks: 'true', timeoutSeconds: WATCH_SECONDS, labelSelector: o.selector });
+      try {
+        const r = await this.proxy!.stream(path, {
+          signal: abort.signal,
+          idleMs: (WATCH_SECONDS + 30) * 1000,
+          onData: (chunk) => {
+            for (const line of splitter.push(chunk)) {
+              let ev: { type?: string; object?: T & { code?: number; metadata?: { resourceVersion?: string } } };
+              try {
+                ev = JSON.parse(line) as typeof ev;
+              } catch (e) {
+                o.onError?.(`watch ${resource}: ${(e as Error).message}`);
+                continue;
+              }
+              const obj = ev.object;
+              if (ev.type === 'ERROR') {
+                if ((obj as { code?: number } | undefined)?.code === 410) gone = true;
+                else o.onError?.(`watch ${resource}: ${(obj as { message?: string } | undefined)?.message ?? 'error event'}`);
+                continue;
+              }
+              if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+              if (ev.type === 'BOOKMARK' || !obj?.metadata?.name) continue;
+              failures = 0;
+              // never read, and the largest part of a pod: kept, a thousand pods' worth costs tens of MB
+              delete (obj.metadata as { managedFields?: unknown }).managedFields;
+              const type = ev.type === 'DELETED' ? 'DELETED' : ev.type === 'ADDED' ? 'ADDED' : 'MODIFIED';
+              if (type === 'DELETED') objects.delete(key(obj));
+              else objects.set(key(obj), obj);
+              o.onChange?.(type, obj);
+            }
+          },
+        });
+        if (r.status === 410 || gone) return 'relist';
+        if (r.status >= 300) {
+          o.onError?.(`watch ${resource} ended: ${errorText(r.status, r.body)}`);
+          return 'failed';
+        }
+        return 'resume';
+      } catch (e) {
+        if (!abort.signal.aborted) o.onError?.(`watch ${resource} ended: ${(e as Error).message}`);
+        return 'failed';
+      }
+    };
+
+    const done = (async () => {
+      let listed = false;
+      while (!abort.signal.aborted) {
+        const step = listed ? await watchOnce() : (await relist()) ? 'resume' : 'failed';
+        if (abort.signal.aborted) break;
+        if (!listed && step === 'resume') {
+          listed = true;
+          continue;
+        }
+        if (step === 'resume') continue;
+        if (step === 'relist') {
+          listed = false;
+          continue;
+        }
+        failures++;
+        if (failures > maxRestarts) break;
+        await sleep(Math.min(250 * 2 ** failures, 5000));
+      }
+    })();
+
+    return {
+      done,
+      objects: () => [...objects.values()],
+      stop: async () => {
+        abort.abort();
+        await done;
+      },
+    };
+  }
+
   watchPods(namespace: string, selector: string, o: { onChange?: () => void; onError?: (m: string) => void } = {}): WatchHandle<K8sPod> {
     return this.watch<K8sPod>('pods', { namespace, selector, onChange: () => o.onChange?.(), onError: o.onError });
   }
@@ -450,6 +770,22 @@ export class Kube {
   watchPvcs(namespace: string, selector: string, o: { onChange?: () => void; onError?: (m: string) => void } = {}): WatchHandle<K8sPvc> {
     return this.watch<K8sPvc>('persistentvolumeclaims', { namespace, selector, onChange: () => o.onChange?.(), onError: o.onError });
   }
+}
+
+function reviewOf(c: AccessCheck) {
+  return {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SelfSubjectAccessReview',
+    spec: {
+      resourceAttributes: {
+        verb: c.verb,
+        resource: c.resource,
+        group: c.group ?? '',
+        ...(c.namespace ? { namespace: c.namespace } : {}),
+        ...(c.subresource ? { subresource: c.subresource } : {}),
+      },
+    },
+  };
 }
 
 export function parseServerVersion(v: { major: string; minor: string; gitVersion: string }): { major: number; minor: number; gitVersion: string } {
