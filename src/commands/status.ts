@@ -1,10 +1,13 @@
 // `robustmq-install status [-o json]`: the release (revision, status, chart), pods per role (x/y Ready, with the
 // reason for each one not Ready), services with their ready endpoints (EndpointSlices) and load-balancer address,
 // and the Raft leaders when the meta pods can be asked (skipped with --skip-smoke).
-// Exit 0 when every pod is Ready, 4 when not, 3 when the release or the API cannot be found.
+// Exit 0 when every pod is Ready and the RobustMQ check (when asked) did not fail, 4 otherwise, 3 when the release or
+// the API cannot be found.
 import type { Context } from '../context.js';
 import { ExitCode, UserError } from '../core/errors.js';
 import { describeLeaders, type ClusterCheckResult } from '../core/robustmq-check.js';
+import { isHookOrJobPod } from '../core/health.js';
+import { serverImages, standInImageOf, standInNote } from '../core/standin.js';
 import type { K8sObject, K8sService } from '../core/k8s-types.js';
 import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
 import { releaseHistory, releaseStatus } from '../flows/release.js';
@@ -55,6 +58,7 @@ export async function run(ctx: Context): Promise<number> {
   const [history, snap, svcs] = await Promise.all([releaseHistory(ctx, helm, o.release, o.namespace), snapshotOnce(kube, o.namespace, o.release), services(kube, o.release, o.namespace)]);
   const current = history?.find((h) => h.revision === st.revision);
   const v = verdictOf(snap, { now: Date.now(), since: 0 });
+  const standIn = standInImageOf(serverImages(snap.pods.filter((p) => !isHookOrJobPod(p))));
 
   let raft: ClusterCheckResult | undefined;
   let raftNote: string;
@@ -65,7 +69,8 @@ export async function run(ctx: Context): Promise<number> {
     raft = await raftCheck(kube, o.namespace, o.release, topologyFromValues(values ?? {}));
     raftNote = raft.status === 'blocked' ? `not reachable: ${raft.warnings[raft.warnings.length - 1] ?? 'blocked'}` : raft.status === 'failed' ? `problems: ${raft.problems.join('; ')}` : describeLeaders(raft).join('; ');
   }
-  const healthy = v.status === 'healthy' && st.status === 'deployed';
+  // Ready pods that disagree on the leader, or name one that does not answer, are mid-election or split: not healthy.
+  const healthy = v.status === 'healthy' && st.status === 'deployed' && raft?.status !== 'failed';
   const exit = healthy ? ExitCode.ok : ExitCode.health;
 
   if (t.json) {
@@ -81,6 +86,7 @@ export async function run(ctx: Context): Promise<number> {
       appVersion: current?.app_version ?? null,
       updated: current?.updated ?? null,
       health: { status: v.status, summary: v.summary, failure: v.failure ?? null },
+      standIn: standIn ?? null,
       roles: v.roles.map((r) => ({
         role: r.role,
         ready: r.ready,
@@ -95,6 +101,7 @@ export async function run(ctx: Context): Promise<number> {
     return exit;
   }
   t.line(`${t.style('bold', `release ${o.release}`)} in ${o.namespace}${facts.context ? ` (context ${facts.context})` : ''}: revision ${st.revision} ${st.status}${current?.chart ? `, chart ${current.chart}` : ''}${current?.app_version ? `, RobustMQ ${current.app_version}` : ''}`);
+  if (standIn) t.line(t.style('yellow', standInNote(standIn)));
   for (const r of v.roles) {
     const mark = r.ready >= r.desired && r.pods.every((p) => p.ready) ? t.style('green', '✔') : t.style('yellow', '!');
     t.line(`${mark} ${r.role}: ${r.ready}/${r.desired} Ready`);
@@ -110,6 +117,6 @@ export async function run(ctx: Context): Promise<number> {
     const lb = s.type === 'LoadBalancer' ? (s.loadBalancer.length ? ` address ${s.loadBalancer.join(', ')}` : ' (address pending)') : '';
     t.line(`  service ${s.name}: ${s.type}${s.clusterIP === 'None' ? ' (headless)' : ''}${lb}, ${s.endpoints.ready}/${s.endpoints.total} endpoints ready [${ports}]`);
   }
-  t.line(`  Raft: ${raftNote}`);
+  t.line(`  Raft${standIn ? ' (STAND-IN)' : ''}: ${raftNote}`);
   return exit;
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
+import { unreachableHint } from '../core/preflight.js';
 import type { Facts } from '../core/facts.js';
 import { getValuesArgv } from '../core/flags.js';
 import { generateCredentials } from '../core/overlay.js';
@@ -39,7 +40,7 @@ export async function requireRelease(ctx: Context, helm: HelmInfo, what: string)
   if (!facts.reachable) {
     throw new UserError(`cannot reach the Kubernetes API${facts.context ? ` of context ${facts.context}` : ''}: ${facts.unreachableReason ?? 'no answer'}`, {
       exitCode: ExitCode.preflight,
-      hint: 'check --kube-context/--kubeconfig and the network path to the API server',
+      hint: unreachableHint('check --kube-context/--kubeconfig and the network path to the API server'),
     });
   }
   if (!facts.existingRelease) {

@@ -3,6 +3,7 @@
 import { bundledChartInfo } from '../chart-info.js';
 import type { Context } from '../context.js';
 import { ExitCode, UserError } from '../core/errors.js';
+import { unreachableHint } from '../core/preflight.js';
 import type { Facts } from '../core/facts.js';
 import { PRESET_NAMES, type PresetName } from '../core/presets.js';
 import { initialState, QUESTIONS, upgradeState, type Choice, type Question, type WizardState } from '../core/questions.js';
@@ -162,7 +163,7 @@ export async function offerRenderWhenUnreachable(ctx: Context, facts: Facts, dri
     default: 'render',
   });
   if (choice === 'stop') {
-    throw new UserError(`cannot reach the Kubernetes API (${where}): ${why}`, { exitCode: ExitCode.preflight, hint: 'check --kube-context/--kubeconfig and the network path; robustmq-install render --out-dir DIR works without a cluster' });
+    throw new UserError(`cannot reach the Kubernetes API (${where}): ${why}`, { exitCode: ExitCode.preflight, hint: unreachableHint('check --kube-context/--kubeconfig and the network path; robustmq-install render --out-dir DIR works without a cluster') });
   }
 }
 

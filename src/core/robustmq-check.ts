@@ -93,6 +93,8 @@ export interface ClusterCheckResult {
   voterAddrs?: Record<number, string>;
   problems: string[];
   warnings: string[];
+  /** the test stand-in's image when the meta pods run it (src/core/standin.ts) */
+  standIn?: string;
 }
 
 /** `robustmq-1.robustmq-headless.ns.svc.cluster.local` → `robustmq-1` */

@@ -2,7 +2,8 @@
 import type { Context } from '../context.js';
 import { ExitCode } from '../core/errors.js';
 import { rollbackArgv } from '../core/flags.js';
-import { notReadyLines, type Verdict } from '../core/health.js';
+import { isHookOrJobPod, notReadyLines, type Verdict } from '../core/health.js';
+import { serverImages, standInImageOf } from '../core/standin.js';
 import { run as runHelm, type HelmInfo, type RunResult } from '../shell/helm.js';
 import type { Kube } from '../shell/kube.js';
 import { connection } from './cluster.js';
@@ -63,7 +64,8 @@ export async function rollbackAndWatch(ctx: Context, o: { helm: HelmInfo; kube: 
   const snap = await snapshotOnce(o.kube, o.namespace, o.release).catch(() => undefined);
   const v = snap ? verdictOf(snap, { now: Date.now(), since: start }) : undefined;
   if (r.exitCode === 0 && v?.status === 'healthy') {
-    if (!t.json) t.ok(`rolled back ${o.release}${o.revision ? ` to revision ${o.revision}` : ''}: ${v.summary}`);
+    const standIn = snap && standInImageOf(serverImages(snap.pods.filter((p) => !isHookOrJobPod(p))));
+    if (!t.json) t.ok(`rolled back ${o.release}${o.revision ? ` to revision ${o.revision}` : ''}: ${v.summary}${standIn ? ` (STAND-IN ${standIn}, not RobustMQ)` : ''}`);
     return { ok: true, exitCode: ExitCode.ok, verdict: v, helm: r };
   }
   const why = r.exitCode !== 0 ? `helm rollback failed (exit ${r.exitCode}): ${lastLines(r.stderr)}` : `the pods are not healthy: ${v ? notReadyLines(v).join('; ') || v.summary : 'no snapshot'}`;

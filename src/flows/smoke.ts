@@ -8,6 +8,7 @@
 // kubelet cannot be reached (some managed control planes), the check is reported as blocked: a warning, not exit 4.
 import type { Context } from '../context.js';
 import { checkCluster, confirmLeaders, describeLeaders, type ClusterCheckResult, type LeaderAnswer, type PodAnswer } from '../core/robustmq-check.js';
+import { serverImages, standInImageOf, standInNote } from '../core/standin.js';
 import type { K8sPod } from '../core/k8s-types.js';
 import { isHookOrJobPod } from '../core/health.js';
 import { getPath, type Values } from '../core/values.js';
@@ -81,10 +82,18 @@ export async function raftCheck(kube: Kube, namespace: string, release: string, 
       return { pod: p.metadata.name, error: blocked ? `cannot exec into the pod (${err})` : `curl 127.0.0.1:${t.httpPort}/api/info failed: ${err}`, blocked };
     }),
   );
-  if (answers.length === 0) return { status: 'failed', shards: [], nodes: [], problems: ['no meta pod found'], warnings: [] };
+  const standIn = standInImageOf(serverImages(metas));
+  const tag = <R extends ClusterCheckResult>(r: R): R => (standIn ? { ...r, standIn } : r);
+  if (answers.length === 0) return tag({ status: 'failed', shards: [], nodes: [], problems: ['no meta pod found'], warnings: [] });
   const agreed = checkCluster({ answers, expectedNodes: t.expectedNodes, expectedVoters: t.expectedVoters });
-  if (agreed.status === 'blocked') return agreed;
-  return confirmLeaders(agreed, await askLeaders(kube, namespace, agreed, answers));
+  if (agreed.status === 'blocked') return tag(agreed);
+  return tag(confirmLeaders(agreed, await askLeaders(kube, namespace, agreed, answers)));
+}
+
+/** The stand-in image the release's server pods run, if any (src/core/standin.ts). */
+export async function standInOfRelease(kube: Kube, namespace: string, release: string): Promise<string | undefined> {
+  const pods = await kube.list<K8sPod>('pods', { namespace, selector: releaseSelector(release) }).catch(() => [] as K8sPod[]);
+  return standInImageOf(serverImages(pods.filter((p) => !isHookOrJobPod(p))));
 }
 
 /** Where the chart puts its scripts in every server container (templates/_config.tpl "robustmq.path"). */
@@ -131,7 +140,10 @@ export interface SmokeResult {
 
 /** The RobustMQ check, then `helm test`. */
 export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; release: string; namespace: string; timeout: string }): Promise<SmokeResult> {
-  if (ctx.options.skipSmoke) return { status: 'skipped', lines: ['RobustMQ check and helm test skipped (--skip-smoke): Raft leadership, node registration and the MQTT round trip were NOT verified'], levels: ['warn'] };
+  // Said first and even with --skip-smoke: the pods' Ready line just printed is health too.
+  const standIn = await standInOfRelease(o.kube, o.namespace, o.release);
+  const note: string[] = standIn ? [standInNote(standIn)] : [];
+  if (ctx.options.skipSmoke) return { status: 'skipped', lines: [...note, 'RobustMQ check and helm test skipped (--skip-smoke): Raft leadership, node registration and the MQTT round trip were NOT verified'], levels: [...note.map((): SmokeLevel => 'warn'), 'warn'] };
   const lines: string[] = [];
   const levels: SmokeLevel[] = [];
   const say = (level: SmokeLevel, ...texts: string[]) => {
@@ -140,18 +152,20 @@ export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; relea
       levels.push(level);
     }
   };
+  say('warn', ...note);
+  const who = standIn ? 'RobustMQ STAND-IN' : 'RobustMQ';
   const values = await computedValues(ctx, o.helm, o.release, o.namespace);
   const t = topologyFromValues(values ?? {});
   const raft = await raftCheck(o.kube, o.namespace, o.release, t);
   let status: SmokeResult['status'] = 'ok';
   if (raft.status === 'blocked') {
     status = 'warning';
-    say('warn', `RobustMQ check skipped: the meta pods could not be asked (${raft.warnings[0] ?? 'blocked'}); Raft state not verified`);
+    say('warn', `${who} check skipped: the meta pods could not be asked (${raft.warnings[0] ?? 'blocked'}); Raft state not verified`);
   } else if (raft.status === 'failed') {
     status = 'failed';
-    say('fail', 'RobustMQ check failed:', ...raft.problems.map((p) => `  ${p}`));
+    say('fail', `${who} check failed:`, ...raft.problems.map((p) => `  ${p}`));
   } else {
-    say('ok', `RobustMQ: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}`);
+    say('ok', `${who}: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}`);
     for (const w of raft.warnings) say('warn', `  ${w}`);
   }
   if (status === 'failed') return { status, lines, levels, raft };
@@ -159,7 +173,7 @@ export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; relea
   const argv = testArgv({ release: o.release, namespace: o.namespace, kubeContext: ctx.options.kubeContext, kubeconfig: ctx.options.kubeconfig, timeout: o.timeout });
   const ht = await runHelm(o.helm.path, argv, { env: ctx.term.childEnv, signal: ctx.signal });
   const output = `${ht.stdout}${ht.stderr}`;
-  if (ht.exitCode === 0) say('ok', 'helm test (MQTT publish/subscribe round trip): passed');
+  if (ht.exitCode === 0) say('ok', `helm test (MQTT publish/subscribe round trip): passed${standIn ? ' (STAND-IN server and cli-command)' : ''}`);
   else {
     status = 'failed';
     say('fail', `helm test failed (exit ${ht.exitCode}):`, ...output.trim().split('\n').slice(-12).map((l) => `  ${l}`));

@@ -119,7 +119,8 @@ describe('the real node', () => {
       ], { cwd });
       const seconds = ((Date.now() - t0) / 1000).toFixed(1);
       expect(r.stderr).toMatch(/pods: combined 1\/1 Ready/);
-      expect(r.stderr).toMatch(/✔ RobustMQ: 1 nodes registered/);
+      expect(r.stderr).toMatch(/✔ RobustMQ STAND-IN: 1 nodes registered/);
+      expect(r.stderr).toContain(`STAND-IN: the servers run ${standin}`);
       expect(r.stderr).toMatch(/✔ helm test \(MQTT publish\/subscribe round trip\): passed/);
 
       const live = await pods(ns, release);

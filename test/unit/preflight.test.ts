@@ -125,8 +125,21 @@ describe('checks', () => {
     expect(checkApi({ reachable: false, context: 'nope', error: 'cannot locate context nope' }).hint).toMatch(/get-contexts/);
   });
 
+  it('API unreachable or no kubeconfig: one line, and the hint names the ways to get a cluster', () => {
+    for (const error of ['dial tcp 127.0.0.1:6443: connect: connection refused', 'error: no configuration has been provided, try setting KUBERNETES_MASTER environment variable']) {
+      const r = checkApi({ reachable: false, error });
+      expect(r.message).not.toContain('\n');
+      expect(r.hint).not.toContain('\n');
+      expect(r.hint).toMatch(/kind, k3d or minikube, or use a cloud cluster/);
+      expect(r.hint).toContain('`npm run node:up`');
+    }
+    // a context typo is not a missing cluster
+    expect(checkApi({ reachable: false, context: 'nope', error: 'error: context "nope" does not exist' }).hint).not.toMatch(/minikube/);
+  });
+
   it('kube version range', () => {
-    expect(checkKubeVersion({ major: 1, minor: 26, gitVersion: 'v1.26.3' }).status).toBe('fail');
+    expect(checkKubeVersion({ major: 1, minor: 31, gitVersion: 'v1.31.13' })).toMatchObject({ status: 'fail', message: 'Kubernetes v1.31.13 is older than 1.32 (the chart needs >= 1.32)' });
+    expect(checkKubeVersion({ major: 1, minor: 32, gitVersion: 'v1.32.13' }).status).toBe('pass');
     expect(checkKubeVersion({ major: 1, minor: 36, gitVersion: 'v1.36.0' }).status).toBe('pass');
     expect(checkKubeVersion({ major: 1, minor: 40, gitVersion: 'v1.40.0' }).severity).toBe('warning');
     expect(checkKubeVersion(undefined).status).toBe('skip');

@@ -1,0 +1,142 @@
+// Helpers shared by the real-node scenarios: the --set flags that put a release on the local replica image, a pod
+// watcher that keeps every state the apiserver reported (so "never two down at once" is judged from the whole
+// stream, not from samples), and a one-shot client pod run from the replica image.
+import { spawn } from 'node:child_process';
+import { inject } from 'vitest';
+import { JsonStreamSplitter } from '../../src/core/json-stream.ts';
+import { kubectlPath } from '../support/tools.ts';
+import { cli, isReady, kubectl, kubectlTry, type CliResult } from '../e2e/cli.ts';
+
+export function standinImage(): string {
+  return inject('realNode').images.robustmq;
+}
+
+/** `--set image.*` for the local replica (localhost/robustmq-standin:v0.4.11): nothing is ever pulled. */
+export function imageSets(): string[] {
+  const [registry, ...rest] = standinImage().split('/');
+  const [repository, tag] = rest.join('/').split(':');
+  return ['--set', `image.registry=${registry}`, '--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`];
+}
+
+/** `status -o json` of a release: exit code and the parsed document (undefined when stdout is not JSON). */
+export async function statusJson(args: string[]): Promise<{ r: CliResult; doc: any }> {
+  const r = await cli(['status', '-o', 'json', ...args], { timeoutMs: 120_000 });
+  let doc: any;
+  try {
+    doc = JSON.parse(r.stdout);
+  } catch {
+    doc = undefined;
+  }
+  return { r, doc };
+}
+
+export interface PodState {
+  name: string;
+  uid: string;
+  ready: boolean;
+  deleting: boolean;
+  /** the last status the apiserver reported before the pod went away */
+  last: any;
+}
+
+export interface PodEvent {
+  at: number;
+  type: string;
+  pod: string;
+  uid: string;
+  ready: boolean;
+  deleting: boolean;
+}
+
+/**
+ * `kubectl get pods -w --output-watch-events -o json`: every change of the selected pods, in order. `down(names)` at
+ * each event counts the named pods that are absent, terminating or not Ready.
+ */
+export function watchPods(namespace: string, selector: string) {
+  const child = spawn(kubectlPath(), ['--kubeconfig', inject('realNode').kubeconfig, 'get', 'pods', '-n', namespace, '-l', selector, '-w', '--output-watch-events', '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const split = new JsonStreamSplitter();
+  const current = new Map<string, PodState>();
+  const gone = new Map<string, PodState[]>();
+  const events: PodEvent[] = [];
+  const listeners: (() => void)[] = [];
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    for (const doc of split.push(c).docs as { type: string; object: any }[]) {
+      const p = doc.object;
+      if (!p?.metadata?.name) continue;
+      const s: PodState = { name: p.metadata.name, uid: p.metadata.uid, ready: isReady(p), deleting: !!p.metadata.deletionTimestamp, last: p };
+      if (doc.type === 'DELETED') {
+        current.delete(s.name);
+        gone.set(s.name, [...(gone.get(s.name) ?? []), s]);
+      } else current.set(s.name, s);
+      events.push({ at: Date.now(), type: doc.type, pod: s.name, uid: s.uid, ready: s.ready && !s.deleting && doc.type !== 'DELETED', deleting: s.deleting });
+    }
+    for (const l of listeners.splice(0)) l();
+  });
+  /**
+   * How many of `names` were down after each event, replayed from the stream; counted from the first event at which
+   * every name has been seen (the watch's initial list arrives one pod at a time).
+   */
+  function downCounts(names: string[]): { at: number; down: string[] }[] {
+    const up = new Map<string, boolean>();
+    const out: { at: number; down: string[] }[] = [];
+    for (const e of events) {
+      up.set(e.pod, e.type !== 'DELETED' && e.ready);
+      if (names.every((n) => up.has(n))) out.push({ at: e.at, down: names.filter((n) => !up.get(n)) });
+    }
+    return out;
+  }
+  return {
+    current,
+    gone,
+    events,
+    downCounts,
+    stderr: () => stderr,
+    /** resolves once the watch has delivered its initial list (one event per existing pod) */
+    started: (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (events.length >= n ? resolve() : listeners.push(check));
+        check();
+      }),
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+/** The server container's status fields from a pod object. */
+export function serverStatus(pod: any): any {
+  return (pod.status?.containerStatuses ?? []).find((c: any) => c.name === 'robustmq');
+}
+
+/**
+ * Runs `script` in a pod of the replica image (non-root 999, read-only root, no capabilities: admitted under Pod
+ * Security restricted) and returns its log once it Succeeded; fails with the log otherwise.
+ */
+export async function runClientPod(namespace: string, name: string, script: string, volumes: { secret: string; mountPath: string }[] = []): Promise<string> {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'robustmq-client' } },
+    spec: {
+      restartPolicy: 'Never',
+      securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, seccompProfile: { type: 'RuntimeDefault' } },
+      volumes: volumes.map((v, i) => ({ name: `v${i}`, secret: { secretName: v.secret } })),
+      containers: [{
+        name: 'client',
+        image: standinImage(),
+        imagePullPolicy: 'IfNotPresent',
+        command: ['bash', '-c', script],
+        volumeMounts: volumes.map((v, i) => ({ name: `v${i}`, mountPath: v.mountPath, readOnly: true })),
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+      }],
+    },
+  };
+  await kubectl(['apply', '-f', '-'], JSON.stringify(pod));
+  const done = await kubectlTry(['wait', '-n', namespace, `pod/${name}`, '--for=jsonpath={.status.phase}=Succeeded', '--timeout=120s']);
+  const logs = (await kubectlTry(['logs', '-n', namespace, name])).stdout;
+  await kubectlTry(['delete', 'pod', '-n', namespace, name, '--wait=false']);
+  if (done.code !== 0) throw new Error(`client pod ${name} did not succeed: ${done.stderr}\n--- logs\n${logs}`);
+  return logs;
+}
+
+export const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
