@@ -84,7 +84,7 @@ out=$(run robustmq 999:999 bash -c '
   ls /robustmq /robustmq/config /robustmq/config/certs | tr "\n" " "; echo
   if touch /robustmq/probe 2>/dev/null || touch /probe 2>/dev/null; then echo "root is WRITABLE"; exit 1; fi
   echo "read-only root"
-  touch /tmp/probe && echo "tmp writable"
+  touch /tmp/.probe && echo "tmp writable"
   for c in bash sh curl grep sed tr cut head tail sort paste wc date sleep timeout mkdir mv cat ls hostname getent id openssl; do
     command -v "$c" >/dev/null || { echo "missing $c"; exit 1; }
   done

@@ -14,13 +14,13 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { HELM_VERSIONS, kubectlPath, toolCache } from './tools.ts';
+import { httpsGet, run, secs, sleep, tailOf } from './proc.ts';
 
 export const K8S_VERSION = 'v1.36.3';
 /**
@@ -608,15 +608,6 @@ rm -rf "$dir"
   return child;
 }
 
-function run(cmd: string, args: string[], input?: string, cwd?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
 
 async function freePorts(n: number): Promise<number[]> {
   const servers: net.Server[] = [];
@@ -653,25 +644,5 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
-function httpsGet(url: string, tls: https.RequestOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...tls, timeout: 3_000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
-function tailOf(file: string, lines = 25): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);

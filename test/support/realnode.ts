@@ -12,17 +12,17 @@
 // apiserver at 10.250.N.2. No default route anywhere in the namespace; pods cannot start connections out of it.
 // Layout, DNS, storage and what the node still changes on the host: test/support/README.md, "The real node".
 // A watchdog process tears everything down if the process that started the node dies without stop().
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { controlPlaneBinaries, K8S_VERSION } from './controlplane.ts';
 import { kubectlPath } from './tools.ts';
+import { httpsGet, run, secs, sleep, tailOf } from './proc.ts';
 import {
   cniConflist, containerdConfig, CONTAINERD_SOCKET, corefile, guardRuleset, kubeletConfig, kubeProxyConfig, registryHostsToml, type NodeLayout,
 } from './realnode/configs.ts';
@@ -675,35 +675,6 @@ export function dnsQueryA(server: string, name: string, timeoutMs = 2_000): Prom
   });
 }
 
-function run(cmd: string, args: string[], input?: string, cwd?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
 
-function httpsGet(url: string, tls: https.RequestOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...tls, timeout: 3_000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
-function tailOf(file: string, lines = 25): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);

@@ -1,0 +1,41 @@
+// Small process and HTTP helpers of the test clusters (test/support/controlplane.ts, realnode.ts).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+
+/** Runs a command; resolves with its stdout, rejects with its stderr. */
+export function run(cmd: string, args: string[], input?: string, cwd?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${path.basename(cmd)} ${args.join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** GET over TLS with the cluster's client certificate: the body of a 200, else an error. */
+export function httpsGet(url: string, tls: https.RequestOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ...tls, timeout: 3_000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode} ${body}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** The last lines of a component's log, for an error that says why it did not come up. */
+export function tailOf(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
