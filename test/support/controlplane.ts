@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { HELM_VERSIONS, kubectlPath, toolCache } from './tools.ts';
-import { httpsGet, run, secs, sleep, tailOf } from './proc.ts';
+import { apiserverSansFor, caCommand, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
 
 export const K8S_VERSION = 'v1.36.3';
 /**
@@ -413,18 +413,10 @@ export async function uninstallMonitoringCrds(kubeconfig: string): Promise<void>
 async function writePki(dir: string, advertise: string): Promise<void> {
   const d = path.join(dir, 'pki');
   // One shell script, one openssl call per certificate (OpenSSL 3 `req -x509 -CA`): EC P-256, fast to generate.
-  const leaf = (name: string, subj: string, eku: string, san?: string) =>
-    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -CA ca.crt -CAkey ca.key ` +
-    `-subj '${subj}' -keyout ${name}.key -out ${name}.crt -addext basicConstraints=critical,CA:FALSE ` +
-    `-addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=${eku}` + (san ? ` -addext subjectAltName=${san}` : '');
-  const apiserverSans = [
-    'IP:127.0.0.1', `IP:${advertise}`, 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
-  ].join(',');
+  const apiserverSans = apiserverSansFor(advertise);
   const script = [
     'set -e',
-    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj '/CN=robustmq-test-ca' ` +
-      `-keyout ca.key -out ca.crt -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign`,
+    caCommand('/CN=robustmq-test-ca'),
     leaf('apiserver', '/CN=kube-apiserver', 'serverAuth', apiserverSans),
     leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'clientAuth'),
     leaf('admin', '/O=system:masters/CN=robustmq-test-admin', 'clientAuth'),

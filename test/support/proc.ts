@@ -1,4 +1,4 @@
-// Small process and HTTP helpers of the test clusters (test/support/controlplane.ts, realnode.ts).
+// Small process, HTTP and PKI helpers of the test clusters (test/support/controlplane.ts, realnode.ts).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -39,3 +39,21 @@ export function tailOf(file: string, lines = 25): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
+
+// PKI: one shell script per cluster, one openssl call per certificate (OpenSSL 3 `req -x509 -CA`), EC P-256: fast to
+// generate. Run in the directory that holds ca.crt/ca.key.
+export const caCommand = (subj: string) =>
+  `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj '${subj}' ` +
+  `-keyout ca.key -out ca.crt -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign`;
+
+export const leaf = (name: string, subj: string, eku: string, san?: string) =>
+  `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -CA ca.crt -CAkey ca.key ` +
+  `-subj '${subj}' -keyout ${name}.key -out ${name}.crt -addext basicConstraints=critical,CA:FALSE ` +
+  `-addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=${eku}` + (san ? ` -addext subjectAltName=${san}` : '');
+
+/** Every name in-cluster and host-side clients reach the apiserver by (10.96.0.1: the kubernetes Service). */
+export const apiserverSansFor = (ip: string) =>
+  [
+    'IP:127.0.0.1', `IP:${ip}`, 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
+  ].join(',');

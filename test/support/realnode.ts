@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { controlPlaneBinaries, K8S_VERSION } from './controlplane.ts';
 import { kubectlPath } from './tools.ts';
-import { httpsGet, run, secs, sleep, tailOf } from './proc.ts';
+import { apiserverSansFor, caCommand, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
 import {
   cniConflist, containerdConfig, CONTAINERD_SOCKET, corefile, guardRuleset, kubeletConfig, kubeProxyConfig, registryHostsToml, type NodeLayout,
 } from './realnode/configs.ts';
@@ -586,18 +586,10 @@ export async function hostLeftovers(info: Pick<RealNodeInfo, 'dir' | 'veth'> & {
 
 async function writePki(dir: string, nodeIP: string): Promise<void> {
   // Same scheme as controlplane.ts: one openssl call per certificate, EC P-256.
-  const leaf = (name: string, subj: string, eku: string, san?: string) =>
-    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -CA ca.crt -CAkey ca.key ` +
-    `-subj '${subj}' -keyout ${name}.key -out ${name}.crt -addext basicConstraints=critical,CA:FALSE ` +
-    `-addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=${eku}` + (san ? ` -addext subjectAltName=${san}` : '');
-  const apiserverSans = [
-    'IP:127.0.0.1', `IP:${nodeIP}`, 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
-  ].join(',');
+  const apiserverSans = apiserverSansFor(nodeIP);
   const script = [
     'set -e',
-    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj '/CN=robustmq-realnode-ca' ` +
-      `-keyout ca.key -out ca.crt -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign`,
+    caCommand('/CN=robustmq-realnode-ca'),
     leaf('apiserver', '/CN=kube-apiserver', 'serverAuth', apiserverSans),
     leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'clientAuth'),
     leaf('admin', '/O=system:masters/CN=robustmq-test-admin', 'clientAuth'),

@@ -68,7 +68,7 @@ describe('kubectl proxy stderr', () => {
   it("tells the proxy's log lines from an exec plugin's text (which the user must see)", () => {
     expect(isProxyLogLine('E1204 20:36:26.590696    2949 proxy_server.go:147] Error while proxying request: context canceled')).toBe(true);
     expect(isProxyLogLine('error: context "nope" does not exist')).toBe(true);
-    expect(isProxyLogLine('Starting to serve on /tmp/x/proxy.sock')).toBe(true);
+    expect(isProxyLogLine('Starting to serve on /run/user/0/robustmq-install-x/proxy.sock')).toBe(true);
     expect(isProxyLogLine('To sign in, open https://login.example/device and enter the code ABCD-EFGH')).toBe(false);
     expect(isProxyLogLine('Password: ')).toBe(false);
   });
