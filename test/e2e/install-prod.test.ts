@@ -3,7 +3,7 @@
 // when they are present.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTEXTS, installMonitoringCrds, uninstallMonitoringCrds } from '../support/controlplane.ts';
-import { cliExpect, controlPlane, dropNamespace, isReady, kubectlJson, pods, workdir } from './cli.ts';
+import { cliExpect, controlPlane, dropNamespace, eventually, isReady, kubectlJson, pods, workdir } from './cli.ts';
 
 const prodArgs = (ns: string, release: string) => ['--preset', 'prod', '--yes', '--kube-context', CONTEXTS.admin, '--skip-smoke', '-n', ns, '--release', release, '--timeout', '6m'];
 
@@ -53,8 +53,12 @@ describe('prod install (split 3/3/3)', () => {
     expect(client).toBeDefined();
     expect(client.spec.type).toBe('ClusterIP');
     expect(client.spec.selector['app.kubernetes.io/component']).toBe('broker');
-    const slices = (await kubectlJson<{ items: any[] }>(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${client.metadata.name}`])).items;
-    const ready = slices.flatMap((s) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready);
+    // The EndpointSlice controller catches up with the pods' readiness on its own time: wait for it, don't sample it.
+    const ready = await eventually('3 ready broker endpoints', async () => {
+      const slices = (await kubectlJson<{ items: any[] }>(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${client.metadata.name}`])).items;
+      const r = slices.flatMap((s) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready);
+      return r.length === 3 ? r : undefined;
+    });
     expect(ready).toHaveLength(3);
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONTEXTS, OLDEST_K8S_VERSION, kubectlFor, kubectlWith, minorOf, startControlPlane, type ControlPlane } from '../support/controlplane.ts';
 import { KUBE_RANGE } from '../../src/core/preflight.ts';
-import { cliExpect, isReady, ROOT, workdir, type CliOptions } from './cli.ts';
+import { cliExpect, eventually, isReady, ROOT, workdir, type CliOptions } from './cli.ts';
 import type { HelmMajor } from '../support/tools.ts';
 
 let cp: ControlPlane | undefined;
@@ -124,7 +124,15 @@ describe(`prod install (split 3/3/3) on ${OLDEST_K8S_VERSION}, helm 3`, () => {
     expect(svcs.filter((s) => s.spec.clusterIP === 'None').length).toBeGreaterThanOrEqual(3);
     const client = svcs.find((s) => s.spec.clusterIP !== 'None' && s.spec.ports.some((p: any) => p.port === 1883));
     expect(client?.spec.selector['app.kubernetes.io/component']).toBe('broker');
-    const slices = (await kubectlJson<{ items: any[] }>(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${client.metadata.name}`])).items;
-    expect(slices.flatMap((s) => s.endpoints ?? []).filter((e: any) => e.conditions?.ready)).toHaveLength(3);
+    // The EndpointSlice controller catches up with the pods' readiness on its own time: wait for it, don't sample it.
+    const readyEndpoints = async () =>
+      (await kubectlJson<{ items: any[] }>(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${client.metadata.name}`])).items
+        .flatMap((s) => s.endpoints ?? [])
+        .filter((e: any) => e.conditions?.ready);
+    const ready = await eventually('3 ready broker endpoints', async () => {
+      const r = await readyEndpoints();
+      return r.length === 3 ? r : undefined;
+    });
+    expect(ready).toHaveLength(3);
   });
 });
