@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { HELM_VERSIONS, kubectlPath, toolCache } from './tools.ts';
-import { apiserverSansFor, caCommand, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
+import { caCommand, controlPlaneLeaves, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
 
 export const K8S_VERSION = 'v1.36.3';
 /**
@@ -413,15 +413,10 @@ export async function uninstallMonitoringCrds(kubeconfig: string): Promise<void>
 async function writePki(dir: string, advertise: string): Promise<void> {
   const d = path.join(dir, 'pki');
   // One shell script, one openssl call per certificate (OpenSSL 3 `req -x509 -CA`): EC P-256, fast to generate.
-  const apiserverSans = apiserverSansFor(advertise);
   const script = [
     'set -e',
     caCommand('/CN=robustmq-test-ca'),
-    leaf('apiserver', '/CN=kube-apiserver', 'serverAuth', apiserverSans),
-    leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'clientAuth'),
-    leaf('admin', '/O=system:masters/CN=robustmq-test-admin', 'clientAuth'),
-    leaf('kcm', '/CN=system:kube-controller-manager', 'clientAuth'),
-    leaf('scheduler', '/CN=system:kube-scheduler', 'clientAuth'),
+    ...controlPlaneLeaves(advertise),
     leaf('kwok-client', '/O=system:masters/CN=kwok-controller', 'clientAuth'),
     leaf('kwok', '/CN=kwok', 'serverAuth', 'IP:127.0.0.1,DNS:localhost'),
     leaf('limited', '/O=robustmq-test:limited/CN=limited-user', 'clientAuth'),

@@ -57,3 +57,12 @@ export const apiserverSansFor = (ip: string) =>
     'IP:127.0.0.1', `IP:${ip}`, 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
     'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
   ].join(',');
+
+/** The certificates every test control plane issues: apiserver, its kubelet client, admin, controller-manager, scheduler. */
+export const controlPlaneLeaves = (apiserverIp: string) => [
+  leaf('apiserver', '/CN=kube-apiserver', 'serverAuth', apiserverSansFor(apiserverIp)),
+  leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'clientAuth'),
+  leaf('admin', '/O=system:masters/CN=robustmq-test-admin', 'clientAuth'),
+  leaf('kcm', '/CN=system:kube-controller-manager', 'clientAuth'),
+  leaf('scheduler', '/CN=system:kube-scheduler', 'clientAuth'),
+];

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { controlPlaneBinaries, K8S_VERSION } from './controlplane.ts';
 import { kubectlPath } from './tools.ts';
-import { apiserverSansFor, caCommand, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
+import { caCommand, controlPlaneLeaves, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
 import {
   cniConflist, containerdConfig, CONTAINERD_SOCKET, corefile, guardRuleset, kubeletConfig, kubeProxyConfig, registryHostsToml, type NodeLayout,
 } from './realnode/configs.ts';
@@ -586,15 +586,10 @@ export async function hostLeftovers(info: Pick<RealNodeInfo, 'dir' | 'veth'> & {
 
 async function writePki(dir: string, nodeIP: string): Promise<void> {
   // Same scheme as controlplane.ts: one openssl call per certificate, EC P-256.
-  const apiserverSans = apiserverSansFor(nodeIP);
   const script = [
     'set -e',
     caCommand('/CN=robustmq-realnode-ca'),
-    leaf('apiserver', '/CN=kube-apiserver', 'serverAuth', apiserverSans),
-    leaf('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', 'clientAuth'),
-    leaf('admin', '/O=system:masters/CN=robustmq-test-admin', 'clientAuth'),
-    leaf('kcm', '/CN=system:kube-controller-manager', 'clientAuth'),
-    leaf('scheduler', '/CN=system:kube-scheduler', 'clientAuth'),
+    ...controlPlaneLeaves(nodeIP),
     leaf('kubelet', `/O=system:nodes/CN=system:node:${NODE_NAME}`, 'clientAuth'),
     leaf('kubelet-serving', `/O=system:nodes/CN=system:node:${NODE_NAME}`, 'serverAuth', `IP:${nodeIP},IP:127.0.0.1,DNS:${NODE_NAME},DNS:localhost`),
     leaf('kube-proxy', '/CN=system:kube-proxy', 'clientAuth'),

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin', 'robustmq-install.js');
@@ -123,3 +124,12 @@ export function brokenLines(joined: string, width: number): string[] {
 
 /** No stack trace, no internal error class on the screen. */
 export const STACK = /ExitPromptError|AbortPromptError|^\s+at \S+ \(|at \S+:\d+:\d+|unexpected:/m;
+
+/** After Ctrl-C or Ctrl-D at a prompt: "aborted", no stack trace, exit 130, and no file written in the run's directory. */
+export async function expectCancelled(pane: Pane): Promise<void> {
+  const { code, screen } = await pane.exit();
+  expect(screen).toMatch(/^aborted$/m);
+  expect(screen).not.toMatch(STACK);
+  expect(code).toBe(130);
+  expect(pane.files()).toEqual([]);
+}

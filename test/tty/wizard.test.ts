@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { helmPath } from '../support/tools.js';
-import { brokenLines, ROOT, STACK, Tmux, type Pane } from './tmux.js';
+import { brokenLines, expectCancelled, ROOT, STACK, Tmux, type Pane } from './tmux.js';
 
 const tmux = new Tmux();
 const HELM = helmPath(4);
@@ -188,11 +188,7 @@ async function cancelAt(key: 'C-c' | 'C-d', reach: () => Promise<Pane>, typed?: 
     await pane.waitFor(new RegExp(typed), 'the typed text');
   }
   pane.keys(key);
-  const { code, screen } = await pane.exit();
-  expect(screen).toMatch(/^aborted$/m);
-  expect(screen).not.toMatch(STACK);
-  expect(code).toBe(130);
-  expect(pane.files()).toEqual([]);
+  await expectCancelled(pane);
 }
 
 describe('Ctrl-C and Ctrl-D (end of input) cancel every wizard prompt: "aborted", exit 130, nothing written', () => {
