@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches or builds every pinned tool the tests need into a cache outside git. Idempotent: a tool already
-# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|controlplane-old|node|all] (default: all)
+# in the cache is not fetched again. Usage: scripts/provision.sh [helm|node24|controlplane|controlplane-old|node|snapshot-crds|all] (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
@@ -79,12 +79,29 @@ provision_node() {
   echo "cni_bin_dir=$cni_bin_dir"
 }
 
+# The VolumeSnapshot CRDs (snapshot.storage.k8s.io/v1) from the external-snapshotter client module on the Go proxy,
+# copied into the cache (never committed): the control plane serves them for the backup/restore tests.
+SNAPSHOTTER_VERSION=v8.7.0
+provision_snapshot_crds() {
+  local dest="$cache/snapshot-crds/$SNAPSHOTTER_VERSION" src f
+  if [ ! -f "$dest/snapshot.storage.k8s.io_volumesnapshots.yaml" ]; then
+    src=$(cd "$here/tools" && GOFLAGS=-mod=mod go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$src/config/crd" ] || { echo "provision: no config/crd in the external-snapshotter client module ($src)" >&2; exit 1; }
+    mkdir -p "$dest"
+    for f in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
+      install -m 0644 "$src/config/crd/snapshot.storage.k8s.io_$f.yaml" "$dest/"
+    done
+  fi
+  echo "snapshot-crds=$dest"
+}
+
 case "${1:-all}" in
   helm) provision_helm ;;
   node24) provision_node24 ;;
   controlplane) provision_controlplane ;;
   controlplane-old) provision_controlplane_old ;;
   node) provision_node ;;
-  all) provision_helm; provision_node24; provision_controlplane; provision_node; provision_controlplane_old ;;
-  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|controlplane-old|node|all]" >&2; exit 2 ;;
+  snapshot-crds) provision_snapshot_crds ;;
+  all) provision_helm; provision_node24; provision_controlplane; provision_snapshot_crds; provision_node; provision_controlplane_old ;;
+  *) echo "usage: scripts/provision.sh [helm|node24|controlplane|controlplane-old|node|snapshot-crds|all]" >&2; exit 2 ;;
 esac

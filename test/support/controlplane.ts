@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { HELM_VERSIONS, kubectlPath, toolCache } from './tools.ts';
+import { HELM_VERSIONS, kubectlPath, snapshotCrdsDir, toolCache } from './tools.ts';
 import { caCommand, controlPlaneLeaves, httpsGet, leaf, run, secs, sleep, tailOf } from './proc.ts';
 
 export const K8S_VERSION = 'v1.36.3';
@@ -88,6 +88,11 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** K8S_VERSION (default) or OLDEST_K8S_VERSION: which cached control plane build to run. */
   k8sVersion?: string;
+  /**
+   * Serve the VolumeSnapshot API (default true): its CRDs, the classes in controlplane/snapshot-objects.yaml and the
+   * kwok stages that play the snapshot controller. false = a cluster without snapshot support, as many are.
+   */
+  snapshots?: boolean;
 }
 
 /** What a test needs to reach the cluster; plain data, so vitest can `provide` it to the test workers. */
@@ -312,6 +317,14 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await waitFor('kube-apiserver /readyz', [etcd, apiserver], async () => (await httpsGet(`${server}/readyz`, adminTls)) === 'ok');
     log(`controlplane: kube-apiserver ready after ${secs(t0)}s`);
 
+    // kwok starts a stage controller per resource kind once, at start: the snapshot CRDs must be served before it.
+    const kc = (args: string[], input?: string) => run(kubectl, ['--kubeconfig', kubeconfig, '--context', CONTEXTS.admin, ...args], input);
+    const snapshots = opts.snapshots !== false;
+    if (snapshots) {
+      await kc(['apply', '-f', snapshotCrdsDir()]);
+      await kc(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io', 'crd/volumesnapshotcontents.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
+    }
+
     // controller-manager, scheduler, kwok; meanwhile the cluster objects.
     const kcm = spawnProc('kube-controller-manager', bins.kubeControllerManager, [
       `--kubeconfig=${path.join(dir, 'kcm.kubeconfig')}`,
@@ -340,6 +353,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const kwok = spawnProc('kwok', bins.kwok, [
       `--kubeconfig=${path.join(dir, 'kwok.kubeconfig')}`,
       `--config=${path.join(assets, 'kwok-stages.yaml')}`,
+      ...(snapshots ? [`--config=${path.join(assets, 'kwok-snapshot-stages.yaml')}`] : []),
       `--config=${await writeKwokLogsConfig(dir)}`,
       '--manage-all-nodes=true',
       '--node-lease-duration-seconds=40',
@@ -351,8 +365,8 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     ]);
     const all = [etcd, apiserver, kcm, sched, kwok];
 
-    const kc = (args: string[], input?: string) => run(kubectl, ['--kubeconfig', kubeconfig, '--context', CONTEXTS.admin, ...args], input);
     await kc(['apply', '-f', path.join(assets, 'cluster-objects.yaml')]);
+    if (snapshots) await kc(['apply', '-f', path.join(assets, 'snapshot-objects.yaml')]);
     await kc(['apply', '-f', '-'], nodeManifests(nodes, opts.nodeCapacity));
 
     const insecure = { rejectUnauthorized: false };

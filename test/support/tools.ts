@@ -29,3 +29,9 @@ export function helmBinaries(): { major: HelmMajor; version: string; path: strin
 export function kubectlPath(): string {
   return mustExist(process.env.KUBECTL_BIN ?? join(toolCache(), 'helm', HELM_VERSIONS[4], 'kubectl'), 'kubectl');
 }
+
+/** The VolumeSnapshot CRDs from the external-snapshotter client module (scripts/provision.sh snapshot-crds). */
+export const SNAPSHOTTER_VERSION = 'v8.7.0';
+export function snapshotCrdsDir(): string {
+  return mustExist(join(toolCache(), 'snapshot-crds', SNAPSHOTTER_VERSION), 'the VolumeSnapshot CRDs');
+}
