@@ -2,7 +2,7 @@
 // Every flag from the issue; per-command applicability; errors are UserErrors (exit 2) with a hint.
 import { usageError } from './core/errors.js';
 
-export const COMMANDS = ['install', 'upgrade', 'rollback', 'status', 'uninstall', 'render', 'preflight', 'presets'] as const;
+export const COMMANDS = ['install', 'upgrade', 'rollback', 'status', 'uninstall', 'backup', 'restore', 'render', 'preflight', 'presets'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 type FlagType = 'string' | 'boolean' | 'strings';
@@ -50,6 +50,12 @@ export interface Options {
   color: boolean;
   deleteData: boolean;
   outDir?: string;
+  /** backup: the VolumeSnapshotClass (default: the driver's default class) */
+  snapshotClass?: string;
+  /** backup: where the backup file goes (default ./robustmq-backup-<id>.json) */
+  file?: string;
+  /** restore: the backup file */
+  from?: string;
   version: boolean;
   help: boolean;
 }
@@ -65,13 +71,13 @@ export interface ParsedArgs {
 }
 
 const DEPLOY: readonly CommandName[] = ['install', 'upgrade', 'render', 'preflight'];
-const CHART: readonly CommandName[] = ['install', 'upgrade', 'render', 'preflight', 'presets'];
-const MUTATING: readonly CommandName[] = ['install', 'upgrade', 'rollback', 'uninstall', 'render'];
+const CHART: readonly CommandName[] = ['install', 'upgrade', 'render', 'preflight', 'presets', 'restore'];
+const MUTATING: readonly CommandName[] = ['install', 'upgrade', 'rollback', 'uninstall', 'render', 'backup', 'restore'];
 
 export const FLAGS: readonly FlagSpec[] = [
   { name: 'preset', type: 'string', key: 'preset', arg: 'NAME|FILE', help: 'dev, test, prod or a values file; without it a TTY gets the wizard', only: DEPLOY },
-  { name: 'values', short: 'f', type: 'strings', key: 'values', arg: 'FILE', help: 'values file merged over the preset (repeatable)', only: DEPLOY },
-  { name: 'set', type: 'strings', key: 'set', arg: 'K=V', help: 'a value, helm --set syntax (repeatable)', only: DEPLOY },
+  { name: 'values', short: 'f', type: 'strings', key: 'values', arg: 'FILE', help: 'values file merged over the preset (restore: over the backup’s values; repeatable)', only: [...DEPLOY, 'restore'] },
+  { name: 'set', type: 'strings', key: 'set', arg: 'K=V', help: 'a value, helm --set syntax (repeatable)', only: [...DEPLOY, 'restore'] },
   { name: 'namespace', short: 'n', type: 'string', key: 'namespace', arg: 'NS', help: 'namespace (default robustmq)' },
   { name: 'release', type: 'string', key: 'release', arg: 'NAME', help: 'helm release name (default robustmq)' },
   { name: 'kube-context', type: 'string', key: 'kubeContext', arg: 'NAME', help: 'kubeconfig context (default: current)' },
@@ -83,16 +89,19 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'ca-file', type: 'string', key: 'caFile', arg: 'FILE', help: 'CA bundle for the chart repository/registry', only: CHART },
   { name: 'registry', type: 'string', key: 'registry', arg: 'HOST[/PATH]', help: 'rewrite every image to this registry (global.imageRegistry)', only: DEPLOY },
   { name: 'helm', type: 'string', key: 'helm', arg: 'PATH', help: 'helm binary (default: helm on PATH; needs >= 3.14)' },
-  { name: 'values-out', type: 'string', key: 'valuesOut', arg: 'FILE', help: 'where the overlay is written (default ./robustmq-values.yaml)', only: ['install', 'upgrade'] },
+  { name: 'values-out', type: 'string', key: 'valuesOut', arg: 'FILE', help: 'where the overlay is written (default ./robustmq-values.yaml)', only: ['install', 'upgrade', 'restore'] },
   { name: 'yes', short: 'y', type: 'boolean', key: 'yes', help: 'no confirmation (prod in CI also needs --kube-context)', only: MUTATING },
   { name: 'dry-run', type: 'boolean', key: 'dryRun', help: 'touch no cluster, write no file: print the overlay and the helm commands', only: ['install', 'upgrade', 'rollback', 'uninstall'] },
-  { name: 'timeout', type: 'string', key: 'timeout', arg: 'DURATION', help: 'deadline for helm and the health watch together, e.g. 10m (default 10m)', only: ['install', 'upgrade', 'rollback', 'uninstall', 'status', 'preflight'] },
+  { name: 'timeout', type: 'string', key: 'timeout', arg: 'DURATION', help: 'deadline for helm and the health watch together, e.g. 10m (default 10m)', only: ['install', 'upgrade', 'rollback', 'uninstall', 'status', 'preflight', 'backup', 'restore'] },
   { name: 'rollback-on-failure', type: 'boolean', key: 'rollbackOnFailure', negatable: true, help: 'upgrade/rollback: roll back when health fails (default on for upgrade; install never uninstalls)', only: ['install', 'upgrade', 'rollback'] },
-  { name: 'skip-smoke', type: 'boolean', key: 'skipSmoke', help: 'skip the RobustMQ check and helm test', only: ['install', 'upgrade', 'rollback', 'status'] },
+  { name: 'skip-smoke', type: 'boolean', key: 'skipSmoke', help: 'skip the RobustMQ check and helm test', only: ['install', 'upgrade', 'rollback', 'status', 'restore'] },
   { name: 'output', short: 'o', type: 'string', key: 'output', arg: 'text|json', choices: ['text', 'json'], help: 'json: machine output on stdout, human text on stderr' },
   { name: 'color', type: 'boolean', key: 'color', negatable: true, help: '--no-color: no ANSI colors (NO_COLOR is honoured too)' },
   { name: 'delete-data', type: 'boolean', key: 'deleteData', help: 'uninstall: also delete PVCs and the credentials Secret', only: ['uninstall'] },
   { name: 'out-dir', type: 'string', key: 'outDir', arg: 'DIR', help: 'render: directory for values.yaml and manifests.yaml', only: ['render'] },
+  { name: 'snapshot-class', type: 'string', key: 'snapshotClass', arg: 'NAME', help: 'backup: VolumeSnapshotClass (default: the one marked default for the volumes’ driver)', only: ['backup'] },
+  { name: 'file', type: 'string', key: 'file', arg: 'FILE', help: 'backup: where the backup file goes (default ./robustmq-backup-<id>.json; it holds the credentials)', only: ['backup'] },
+  { name: 'from', type: 'string', key: 'from', arg: 'FILE', help: 'restore: the backup file (needed after the namespace or the credentials Secret is gone)', only: ['restore'] },
   { name: 'version', type: 'boolean', key: 'version', help: 'print the version' },
   { name: 'help', short: 'h', type: 'boolean', key: 'help', help: 'this help' },
 ];
@@ -281,9 +290,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       throw usageError(`--${name} does not apply to ${command}`, `it is for: ${spec.only.join(', ')}`);
     }
   }
-  const maxPositionals = command === 'rollback' ? 1 : 0;
+  const maxPositionals = command === 'rollback' || command === 'restore' ? 1 : command === 'backup' ? 2 : 0;
   if (positionals.length > maxPositionals) {
-    throw usageError(`unexpected argument ${JSON.stringify(positionals[maxPositionals])}`, command === 'rollback' ? 'usage: robustmq-install rollback [REVISION]' : HELP_HINT);
+    throw usageError(`unexpected argument ${JSON.stringify(positionals[maxPositionals])}`, command in USAGE_HINTS ? USAGE_HINTS[command]! : HELP_HINT);
+  }
+  if (command === 'backup') checkBackupArgs(positionals, given);
+  if (command === 'restore') {
+    if (positionals[0] === undefined && !options.from) throw usageError('restore needs a backup ID or --from FILE', USAGE_HINTS.restore);
+    if (positionals[0] !== undefined && !BACKUP_ID.test(positionals[0])) throw usageError(`${JSON.stringify(positionals[0])} is not a backup ID`, 'IDs look like robustmq-20260102-030405: robustmq-install backup list shows them');
   }
   if (command === 'rollback' && positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0])) {
     throw usageError(`revision must be a positive integer, not ${JSON.stringify(positionals[0])}`, 'see robustmq-install rollback (without a revision it shows a picker)');
@@ -302,6 +316,28 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { command, commandGiven, positionals, options, given };
 }
 
+const USAGE_HINTS: Partial<Record<CommandName, string>> = {
+  rollback: 'usage: robustmq-install rollback [REVISION]',
+  backup: 'usage: robustmq-install backup | backup list | backup delete ID',
+  restore: 'usage: robustmq-install restore ID | restore --from FILE',
+};
+/** `<release>-<YYYYMMDD>-<HHMMSS>` (src/core/backup.ts backupId) */
+const BACKUP_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?-\d{8}-\d{6}$/;
+
+function checkBackupArgs(positionals: string[], given: Set<string>): void {
+  const [sub, id] = positionals;
+  if (sub === undefined) return;
+  if (sub !== 'list' && sub !== 'delete') {
+    throw usageError(`unknown backup action ${JSON.stringify(sub)}`, `${USAGE_HINTS.backup}${closest(sub, ['list', 'delete']) ? ` (did you mean ${closest(sub, ['list', 'delete'])}?)` : ''}`);
+  }
+  if (sub === 'list' && id !== undefined) throw usageError(`unexpected argument ${JSON.stringify(id)}`, USAGE_HINTS.backup);
+  if (sub === 'delete') {
+    if (id === undefined) throw usageError('backup delete needs the backup ID', 'robustmq-install backup list shows them');
+    if (!BACKUP_ID.test(id)) throw usageError(`${JSON.stringify(id)} is not a backup ID`, 'IDs look like robustmq-20260102-030405: robustmq-install backup list shows them');
+  }
+  for (const f of ['snapshot-class', 'file']) if (given.has(f)) throw usageError(`--${f} does not apply to backup ${sub}`, 'it is for taking a backup: robustmq-install backup');
+}
+
 function unknownCommand(word: string) {
   const guess = closest(word, COMMANDS);
   return usageError(`unknown command ${JSON.stringify(word)}`, guess ? `did you mean ${guess}? (${HELP_HINT})` : `commands: ${COMMANDS.join(', ')}`);
@@ -315,6 +351,8 @@ export function helpText(command?: CommandName): string {
     rollback: 'rollback [REVISION] [flags]           without REVISION: a picker over helm history',
     status: 'status [-o json]                       release, pods per role, services, Raft leaders',
     uninstall: 'uninstall [--delete-data] [flags]     keeps PVCs and the credentials Secret unless --delete-data',
+    backup: 'backup [list | delete ID] [flags]      CSI VolumeSnapshots of every data volume, and a local backup file',
+    restore: 'restore ID | --from FILE [flags]      volumes from a backup, then install with its values',
     render: 'render --out-dir DIR [flags]          writes DIR/values.yaml and DIR/manifests.yaml, no cluster',
     preflight: 'preflight [flags]                      the checks only',
     presets: 'presets                                a table of the presets',

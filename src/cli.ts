@@ -15,6 +15,8 @@ const loaders: Record<CommandName, () => Promise<Command>> = {
   rollback: () => import('./commands/rollback.js'),
   status: () => import('./commands/status.js'),
   uninstall: () => import('./commands/uninstall.js'),
+  backup: () => import('./commands/backup.js'),
+  restore: () => import('./commands/restore.js'),
   render: () => import('./commands/render.js'),
   preflight: () => import('./commands/preflight.js'),
   presets: () => import('./commands/presets.js'),

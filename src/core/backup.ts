@@ -492,3 +492,155 @@ export function restoreRefusals(src: RestoreSource, req: RestoreRequest, cluster
   }
   return out;
 }
+
+// --- preflight: can this cluster take the snapshots, and keep them? -------------------------------------------------
+
+export const SNAPSHOT_CRDS = ['volumesnapshots.snapshot.storage.k8s.io', 'volumesnapshotcontents.snapshot.storage.k8s.io', 'volumesnapshotclasses.snapshot.storage.k8s.io'] as const;
+export const DEFAULT_SNAPSHOT_CLASS_ANNOTATION = 'snapshot.storage.kubernetes.io/is-default-class';
+
+export interface SnapshotClassInfo {
+  name: string;
+  driver: string;
+  deletionPolicy: string;
+  isDefault: boolean;
+}
+
+/** The CSI driver behind each PVC: its StorageClass's provisioner. */
+export interface PvcStorage {
+  pvc: string;
+  storageClass: string;
+  /** undefined: the StorageClass does not exist (any more) */
+  driver: string | undefined;
+}
+
+export interface SnapshotPreflightInput {
+  servedCrds: Set<string>;
+  pvcs: PvcStorage[];
+  classes: SnapshotClassInfo[];
+  /** --snapshot-class */
+  requestedClass?: string;
+  /** permissions the user lacks, as "verb resource" */
+  denied: string[];
+}
+
+export interface SnapshotPreflight {
+  ok: boolean;
+  /** the class every snapshot uses (one driver per release is the rule; mixed drivers are refused) */
+  snapshotClass?: SnapshotClassInfo;
+  problems: { message: string; hint: string }[];
+}
+
+const NO_SNAPSHOTS_HINT = 'install your CSI driver’s snapshot support (the external-snapshotter CRDs and snapshot-controller); without it, see “Clusters without snapshots” in the README';
+
+/** Everything that must hold before a snapshot backup creates anything; the first problem is the one to fix. */
+export function snapshotPreflight(i: SnapshotPreflightInput): SnapshotPreflight {
+  const problems: SnapshotPreflight['problems'] = [];
+  const missingCrds = SNAPSHOT_CRDS.filter((c) => !i.servedCrds.has(c));
+  if (missingCrds.length) {
+    problems.push({ message: `this cluster does not serve the VolumeSnapshot API (${SNAPSHOT_API_VERSION}: ${missingCrds.join(', ')} missing)`, hint: NO_SNAPSHOTS_HINT });
+    return { ok: false, problems };
+  }
+  if (i.pvcs.length === 0) {
+    problems.push({ message: 'the release has no data PVCs (persistence is off): there is nothing to snapshot', hint: 'turn persistence on (persistence.enabled=true per role) before relying on backups' });
+    return { ok: false, problems };
+  }
+  const classless = i.pvcs.filter((p) => p.driver === undefined);
+  if (classless.length) {
+    problems.push({ message: `StorageClass ${[...new Set(classless.map((p) => p.storageClass || '(none)'))].join(', ')} of PVC ${classless.map((p) => p.pvc).join(', ')} does not exist, so its CSI driver is unknown`, hint: 'snapshots need the CSI driver of the volumes: restore the StorageClass' });
+    return { ok: false, problems };
+  }
+  const drivers = [...new Set(i.pvcs.map((p) => p.driver!))];
+  if (drivers.length > 1) {
+    problems.push({ message: `the release’s volumes use ${drivers.length} storage drivers (${drivers.join(', ')}); one backup takes one snapshot class`, hint: 'use one StorageClass for every role' });
+    return { ok: false, problems };
+  }
+  const driver = drivers[0]!;
+  let chosen: SnapshotClassInfo | undefined;
+  if (i.requestedClass) {
+    chosen = i.classes.find((c) => c.name === i.requestedClass);
+    if (!chosen) problems.push({ message: `VolumeSnapshotClass ${i.requestedClass} does not exist`, hint: `classes for ${driver}: ${i.classes.filter((c) => c.driver === driver).map((c) => c.name).join(', ') || 'none'}` });
+    else if (chosen.driver !== driver) problems.push({ message: `VolumeSnapshotClass ${chosen.name} is for driver ${chosen.driver}, the volumes are on ${driver}`, hint: `pick a class of driver ${driver}` });
+  } else {
+    const ofDriver = i.classes.filter((c) => c.driver === driver);
+    const defaults = ofDriver.filter((c) => c.isDefault);
+    chosen = defaults.length === 1 ? defaults[0] : ofDriver.length === 1 ? ofDriver[0] : undefined;
+    if (!ofDriver.length) problems.push({ message: `no VolumeSnapshotClass for the volumes’ CSI driver ${driver}`, hint: `create one with driver: ${driver} and deletionPolicy: Retain (or see “Clusters without snapshots” in the README)` });
+    else if (!chosen) problems.push({ message: `${ofDriver.length} VolumeSnapshotClasses for ${driver} (${ofDriver.map((c) => c.name).join(', ')}) and ${defaults.length ? 'several' : 'none'} marked default`, hint: 'name one with --snapshot-class' });
+  }
+  if (chosen && chosen.driver === driver && chosen.deletionPolicy !== 'Retain')
+    problems.push({
+      message: `VolumeSnapshotClass ${chosen.name} has deletionPolicy ${chosen.deletionPolicy}: the snapshots would be deleted with the namespace`,
+      hint: `use a class with deletionPolicy: Retain (--snapshot-class), e.g. a copy of ${chosen.name} with that one field changed`,
+    });
+  if (i.denied.length) problems.push({ message: `your credentials may not ${i.denied.join(', ')}`, hint: 'ask for those permissions (or run as a user who has them)' });
+  return { ok: problems.length === 0, ...(chosen && problems.length === 0 ? { snapshotClass: chosen } : {}), problems };
+}
+
+/** What a backup needs to be allowed to do (SelfSubjectAccessReviews). */
+export function backupAccessChecks(namespace: string, withCopy = false): { verb: string; resource: string; group?: string; namespace?: string }[] {
+  if (withCopy) return [];
+  const g = 'snapshot.storage.k8s.io';
+  return [
+    { verb: 'create', resource: 'volumesnapshots', group: g, namespace },
+    { verb: 'patch', resource: 'volumesnapshots', group: g, namespace },
+    { verb: 'get', resource: 'volumesnapshotcontents', group: g },
+    { verb: 'get', resource: 'secrets', namespace },
+  ];
+}
+
+// --- waiting: one line per PVC ----------------------------------------------------------------------------------------
+
+export type SnapshotPhase = 'waiting' | 'ready' | 'failed';
+
+/** Where one snapshot stands; a status.error is final (the controller retries only on a new snapshot). */
+export function snapshotPhase(s: SnapshotObject | undefined): { phase: SnapshotPhase; error?: string } {
+  if (!s) return { phase: 'waiting' };
+  if (s.status?.readyToUse === true) return { phase: 'ready' };
+  if (s.status?.error?.message) return { phase: 'failed', error: s.status.error.message };
+  return { phase: 'waiting' };
+}
+
+// --- the listing as a table ------------------------------------------------------------------------------------------
+
+export function replicasSummary(topology: Topology, replicas: Replicas): string {
+  return ROLES_OF[topology].map((r) => `${r === 'combined' ? '' : `${r} `}${replicas[r] ?? 0}`).join(', ');
+}
+
+/** `backup list` rows: ID, ORIGIN, STATUS, CREATED, VOLUMES, TOPOLOGY, CHART/APP. */
+export function backupTable(backups: BackupSummary[]): string[] {
+  const head = ['ID', 'ORIGIN', 'STATUS', 'CREATED', 'VOLUMES', 'TOPOLOGY', 'CHART', 'APP'];
+  const rows = backups.map((b) => [
+    b.id,
+    b.origin,
+    b.status,
+    b.createdAt,
+    `${b.snapshots.filter((s) => s.readyToUse).length}/${b.snapshots.length}`,
+    `${b.topology} (${replicasSummary(b.topology, b.replicas)})`,
+    b.chartVersion,
+    b.appVersion,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+}
+
+/** The Secret the release's pods read the credentials from ("robustmq.authSecretName"). */
+export function authSecretName(release: string, values: Values): string {
+  const auth = isMap(values.auth) ? values.auth : {};
+  return str(auth.existingSecret) || `${chartFullname(release, values)}-auth`;
+}
+
+/** Every backup snapshot of a release, whatever its nameOverride was (the release may be gone). */
+export function releaseBackupSelector(release: string, id?: string): string {
+  return `${BACKUP_LABEL.instance}=${release},${id ? `${BACKUP_LABEL.id}=${id}` : BACKUP_LABEL.id}`;
+}
+
+/** "robustmq-0.4.11" (helm history's chart column) → "0.4.11". */
+export function chartVersionOf(chart: string | undefined, name = 'robustmq'): string {
+  if (!chart) return '';
+  return chart.startsWith(`${name}-`) ? chart.slice(name.length + 1) : (/-(\d+\.\d+\.\d+.*)$/.exec(chart)?.[1] ?? chart);
+}
+
+/** The default local backup file name. */
+export function backupFileName(id: string): string {
+  return `robustmq-backup-${id}.json`;
+}

@@ -25,6 +25,9 @@ const RESOURCES: Record<string, ApiResource> = {
   'ingressclasses.networking.k8s.io': { group: 'networking.k8s.io', version: 'v1', plural: 'ingressclasses', namespaced: false },
   'customresourcedefinitions.apiextensions.k8s.io': { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', namespaced: false },
   'endpointslices.discovery.k8s.io': { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespaced: true },
+  'volumesnapshots.snapshot.storage.k8s.io': { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshots', namespaced: true },
+  'volumesnapshotcontents.snapshot.storage.k8s.io': { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotcontents', namespaced: false },
+  'volumesnapshotclasses.snapshot.storage.k8s.io': { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses', namespaced: false },
 };
 const ALIASES: Record<string, string> = {
   pod: 'pods',
@@ -42,6 +45,12 @@ const ALIASES: Record<string, string> = {
   ingressclasses: 'ingressclasses.networking.k8s.io',
   customresourcedefinitions: 'customresourcedefinitions.apiextensions.k8s.io',
   endpointslices: 'endpointslices.discovery.k8s.io',
+  volumesnapshot: 'volumesnapshots.snapshot.storage.k8s.io',
+  volumesnapshots: 'volumesnapshots.snapshot.storage.k8s.io',
+  volumesnapshotcontent: 'volumesnapshotcontents.snapshot.storage.k8s.io',
+  volumesnapshotcontents: 'volumesnapshotcontents.snapshot.storage.k8s.io',
+  volumesnapshotclass: 'volumesnapshotclasses.snapshot.storage.k8s.io',
+  volumesnapshotclasses: 'volumesnapshotclasses.snapshot.storage.k8s.io',
 };
 
 /** The API resource for a kubectl resource name (`pods`, `secret`, `statefulsets.apps`…), or undefined if unknown. */

@@ -1,7 +1,7 @@
 // The user's files. Reading: one checked read for every file the CLI reads (presets, -f values, --ca-file, an
 // existing overlay), so a device, a FIFO, a directory, a huge or a binary file is refused with one line instead of a
 // hang or a stack. Writing: never silently over an existing one (ask, or --yes; the old one is kept as .bak).
-import { closeSync, constants, copyFileSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
@@ -207,4 +207,23 @@ export async function writeSafely(ctx: Context, path: string, content: string, w
     throw new UserError(`cannot write ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { exitCode: ExitCode.error, hint: 'choose a writable path' });
   }
   return bak;
+}
+
+/**
+ * Create a file that holds secrets: mode 0600 from the first byte (never a moment world-readable), and never over an
+ * existing file (O_EXCL): a backup file is named after its unique id, so an existing one is someone else's.
+ */
+export function assertCreatable(path: string, abs: string, what: string): void {
+  if (existsSync(abs)) throw usageError(`${what} ${path} already exists`, 'choose another path with --file; an existing backup file is never replaced');
+  if (!existsSync(dirname(abs))) throw usageError(`the directory of ${what} ${path} does not exist`, 'create it, or choose another path with --file');
+}
+
+export function createSecretFile(path: string, abs: string, content: string, what: string): void {
+  try {
+    writeFileSync(abs, content, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw usageError(`${what} ${path} already exists`, 'choose another path with --file; an existing backup file is never replaced');
+    throw new UserError(`cannot write ${what} ${path}: ${code ?? (e as Error).message}`, { exitCode: ExitCode.error, hint: 'choose a writable path with --file' });
+  }
 }

@@ -3,7 +3,7 @@
 // plane (OLDEST_K8S_VERSION, tools/k8s-old) that this file starts next to the suite's own and drives with a kubectl
 // of that minor, as its users would. The floor the chart declares is then one the suite has installed on; the
 // first test ties the two together, so raising one without the other fails here.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -15,7 +15,8 @@ import type { HelmMajor } from '../support/tools.ts';
 let cp: ControlPlane | undefined;
 
 beforeAll(async () => {
-  cp = await startControlPlane({ k8sVersion: OLDEST_K8S_VERSION, log: (line) => console.log(`oldest: ${line}`) });
+  // without the VolumeSnapshot API, as many clusters are: the backup refusal is tested here
+  cp = await startControlPlane({ k8sVersion: OLDEST_K8S_VERSION, snapshots: false, log: (line) => console.log(`oldest: ${line}`) });
 });
 afterAll(async () => {
   await cp?.stop();
@@ -76,6 +77,15 @@ describe(`dev install on ${OLDEST_K8S_VERSION}, Pod Security restricted, helm 4`
     expect(st).toMatchObject({ ok: true, release, namespace: ns, status: 'deployed', revision: 1, health: { status: 'healthy' } });
     expect(st.roles).toHaveLength(1);
     expect(st.roles[0]).toMatchObject({ role: 'combined', ready: 1, desired: 1 });
+  });
+
+  it('backup on a cluster without the VolumeSnapshot API: one clear error and the way out, nothing created', async () => {
+    const r = await onOldest(3, ['backup', '-n', ns, '--release', release], 4, cwd);
+    expect(r.stderr).toMatch(/this cluster does not serve the VolumeSnapshot API \(snapshot.storage.k8s.io\/v1: volumesnapshots.snapshot.storage.k8s.io, volumesnapshotcontents.snapshot.storage.k8s.io, volumesnapshotclasses.snapshot.storage.k8s.io missing\)/);
+    expect(r.stderr).toMatch(/hint: install your CSI driver’s snapshot support/);
+    expect(readdirSync(cwd).filter((f) => f.startsWith('robustmq-backup-'))).toEqual([]);
+    const list = await onOldest(0, ['backup', 'list', '-n', ns, '--release', release], 4, cwd);
+    expect(list.stderr).toMatch(/no backups of release olddev in namespace e2e-oldest-dev \(this cluster serves no VolumeSnapshot API\)/);
   });
 
   it('bound the PVC, and the API server kept the StatefulSet\'s PVC retention policy', async () => {
