@@ -1,6 +1,7 @@
 // Helpers shared by the real-node scenarios: the --set flags that put a release on the local replica image, a pod
 // watcher that keeps every state the apiserver reported (so "never two down at once" is judged from the whole
-// stream, not from samples), and a one-shot client pod run from the replica image.
+// stream, not from samples), a one-shot client pod run from the replica image, and the admin API's MQTT user routes
+// reached from inside a server pod.
 import { spawn } from 'node:child_process';
 import { inject } from 'vitest';
 import { JsonStreamSplitter } from '../../src/core/json-stream.ts';
@@ -140,3 +141,60 @@ export async function runClientPod(namespace: string, name: string, script: stri
 }
 
 export const secs = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
+
+/** One row of the admin API's MQTT user list (v0.4.11 src/admin-server/src/cluster/user.rs UserListRow). */
+export interface MqttUserRow {
+  tenant: string;
+  username: string;
+  is_superuser: boolean;
+  create_time: number;
+}
+
+export interface AdminApiTarget {
+  namespace: string;
+  /** a server pod with the admin HTTP server (any role: every node serves the admin API) */
+  pod: string;
+  /** the chart's config.http_port */
+  httpPort?: number;
+}
+
+/**
+ * Calls the admin API of `pod` the way the CLI's RobustMQ check does (src/flows/smoke.ts): `kubectl exec` into the
+ * server container and curl over loopback, which v0.4.11 lets through without a JWT. A JSON body goes through stdin,
+ * so a password never shows in a process list or in an error message. Returns the envelope's `data`; throws when curl
+ * or kubectl fails, or when `code` is not 0 (RobustMQ answers HTTP 200 for most refusals).
+ */
+async function adminApi(t: AdminApiTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  const url = `http://127.0.0.1:${t.httpPort ?? 58080}${path}`;
+  const curl = ['curl', '-sS', '--max-time', '10', '-X', method, ...(body === undefined ? [] : ['-H', 'Content-Type: application/json', '--data-binary', '@-']), url];
+  const r = await kubectlTry(['exec', ...(body === undefined ? [] : ['-i']), '-n', t.namespace, t.pod, '-c', 'robustmq', '--', ...curl], body === undefined ? undefined : JSON.stringify(body));
+  if (r.code !== 0) throw new Error(`${method} ${path} on ${t.pod}: kubectl exec exited ${r.code}: ${r.stderr.trim()}`);
+  let doc: any;
+  try {
+    doc = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`${method} ${path} on ${t.pod}: not JSON: ${r.stdout.slice(0, 500)}`);
+  }
+  if (doc?.code !== 0) throw new Error(`${method} ${path} on ${t.pod}: code ${doc?.code}: ${doc?.error ?? doc?.message}`);
+  return doc.data;
+}
+
+/**
+ * Creates an MQTT user through the admin API (`POST /api/cluster/user/create`, v0.4.11). The meta leader stores it;
+ * other nodes learn it within seconds, so read it back from another pod with `eventually`.
+ */
+export async function createMqttUser(t: AdminApiTarget, user: { username: string; password: string; isSuperuser?: boolean; tenant?: string }): Promise<void> {
+  await adminApi(t, 'POST', '/api/cluster/user/create', { tenant: user.tenant ?? 'default', username: user.username, password: user.password, is_superuser: user.isSuperuser ?? false });
+}
+
+/** Every MQTT user `pod` knows (`GET /api/cluster/user/list`; its pages hold 10 by default, so ask for a big one). */
+export async function listMqttUsers(t: AdminApiTarget, tenant?: string): Promise<MqttUserRow[]> {
+  const q = new URLSearchParams({ limit: '10000', ...(tenant === undefined ? {} : { tenant }) });
+  const data = await adminApi(t, 'GET', `/api/cluster/user/list?${q}`);
+  return data.data as MqttUserRow[];
+}
+
+/** Deletes an MQTT user (`POST /api/cluster/user/delete`); throws when it does not exist. */
+export async function deleteMqttUser(t: AdminApiTarget, username: string, tenant = 'default'): Promise<void> {
+  await adminApi(t, 'POST', '/api/cluster/user/delete', { tenant, username });
+}

@@ -23,6 +23,9 @@ func (n *Node) adminHandler() http.Handler {
 	mux.HandleFunc("GET /metrics", n.handleMetrics)
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/info", n.handleInfo)
+	api.HandleFunc("GET "+UserListPath, n.handleUserList)
+	api.HandleFunc("POST "+UserCreatePath, n.handleUserCreate)
+	api.HandleFunc("POST "+UserDeletePath, n.handleUserDelete)
 	mux.Handle("/api/", n.authMiddleware(api))
 	return mux
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -105,6 +106,12 @@ func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
 	reply, err := n.meta.Apply(time.Now(), op)
 	if err == nil {
 		writeJSON(w, http.StatusOK, reply)
+		return
+	}
+	var refused *MetaError
+	if errors.As(err, &refused) {
+		// the leader's own answer (the user exists, is missing): a follower relays it as it is
+		http.Error(w, refused.Msg, http.StatusUnprocessableEntity)
 		return
 	}
 	leader, _ := n.meta.Leader()

@@ -39,7 +39,50 @@ type Persisted struct {
 	LogIndex    uint64                `json:"log_index"`
 	MemLog      LogID                 `json:"membership_log_id"`
 	Registry    map[string]BrokerNode `json:"registry"`
-	Users       map[string]string     `json:"users"`
+	// Users: tenant → username → user, what v0.4.11's meta service keeps in its RocksDB
+	// (src/meta-service/src/storage/mqtt/user.rs), replicated to every meta node's data dir.
+	Users Users `json:"mqtt_users"`
+	// LegacyUsers is the format before users had tenants (username → SHA-256): read once, moved into Users.
+	LegacyUsers map[string]string `json:"users,omitempty"`
+}
+
+// MQTTUser is one MQTT user, with the fields of v0.4.11's SecurityUser (src/common/metadata-struct/src/auth/user.rs)
+// except the password, which the stand-in keeps as SHA-256 only (the real one keeps it as given, salt None).
+type MQTTUser struct {
+	Tenant         string `json:"tenant"`
+	Username       string `json:"username"`
+	PasswordSHA256 string `json:"password_sha256"`
+	IsSuperuser    bool   `json:"is_superuser"`
+	CreateTime     uint64 `json:"create_time"`
+}
+
+// Users is tenant → username → user.
+type Users map[string]map[string]MQTTUser
+
+// DefaultTenant exists from the first start (src/broker-core/src/tenant.rs try_init_default_tenant); the stand-in
+// serves no tenant routes, so it is the only tenant there is.
+const DefaultTenant = "default"
+
+func (u Users) Get(tenant, username string) (MQTTUser, bool) {
+	x, ok := u[tenant][username]
+	return x, ok
+}
+
+func (u Users) put(x MQTTUser) {
+	if u[x.Tenant] == nil {
+		u[x.Tenant] = map[string]MQTTUser{}
+	}
+	u[x.Tenant][x.Username] = x
+}
+
+func (u Users) clone() Users {
+	out := Users{}
+	for _, m := range u {
+		for _, x := range m {
+			out.put(x)
+		}
+	}
+	return out
 }
 
 // PeerState is what a meta node tells the others (GET /standin/v1/state on grpc_port).
@@ -49,21 +92,27 @@ type PeerState struct {
 	Persisted
 }
 
-// Op is one write through the leader: the raft ping, a node registration, a user created when absent.
+// Op is one write through the leader: the raft ping, a node registration, the default user created when absent
+// ("user"), a user created or deleted through the admin API ("user_create", "user_delete").
 type Op struct {
-	Kind string     `json:"kind"` // ping | register | user
+	Kind string     `json:"kind"` // ping | register | user | user_create | user_delete
 	Node BrokerNode `json:"node"`
-	User string     `json:"user"`
-	Hash string     `json:"hash"`
+	User MQTTUser   `json:"user"`
 }
 
 // WriteReply is the leader's answer to a write: the replicated registry and users.
 type WriteReply struct {
 	Registry map[string]BrokerNode `json:"registry"`
-	Users    map[string]string     `json:"users"`
+	Users    Users                 `json:"users"`
 }
 
 var ErrNotLeader = errors.New("not leader")
+
+// MetaError is the meta service refusing a write for a reason of its own (the user exists, is missing): an answer,
+// not a failure to reach a leader, so it goes back to the caller as it is.
+type MetaError struct{ Msg string }
+
+func (e *MetaError) Error() string { return e.Msg }
 
 type Meta struct {
 	mu          sync.Mutex
@@ -93,6 +142,16 @@ func NewMeta(self uint64, selfAddr string, shards []string, p Persisted, now tim
 	if m.p.Nodes == nil {
 		m.p.Nodes = map[string]string{}
 	}
+	if m.p.Users == nil {
+		m.p.Users = Users{}
+	}
+	for name, hash := range m.p.LegacyUsers {
+		// an older stand-in's data dir: its users were the default tenant's superusers (the default user)
+		if _, ok := m.p.Users.Get(DefaultTenant, name); !ok {
+			m.p.Users.put(MQTTUser{Tenant: DefaultTenant, Username: name, PasswordSHA256: hash, IsSuperuser: true})
+		}
+	}
+	m.p.LegacyUsers = nil
 	m.state = StateLearner
 	if p.Initialized {
 		// openraft restarts as a follower that still holds its persisted vote
@@ -197,7 +256,16 @@ func (m *Meta) Apply(now time.Time, op Op) (WriteReply, error) {
 		m.p.Registry = map[string]BrokerNode{}
 	}
 	if m.p.Users == nil {
-		m.p.Users = map[string]string{}
+		m.p.Users = Users{}
+	}
+	// refusals first: like v0.4.11 they commit nothing (src/meta-service/src/server/services/mqtt/user.rs checks the
+	// store before the Raft write)
+	_, exists := m.p.Users.Get(op.User.Tenant, op.User.Username)
+	switch {
+	case op.Kind == "user_create" && exists:
+		return WriteReply{}, &MetaError{fmt.Sprintf("User [%s] already exist", op.User.Username)}
+	case op.Kind == "user_delete" && !exists:
+		return WriteReply{}, &MetaError{fmt.Sprintf("User %s does not exist", op.User.Username)}
 	}
 	m.p.LogIndex++
 	switch op.Kind {
@@ -212,12 +280,19 @@ func (m *Meta) Apply(now time.Time, op Op) (WriteReply, error) {
 		m.p.Registry[key] = n
 	case "user":
 		// like super_user.rs: created when missing, never updated from the config
-		if _, ok := m.p.Users[op.User]; !ok {
-			m.p.Users[op.User] = op.Hash
+		if !exists {
+			m.p.Users.put(op.User)
+		}
+	case "user_create":
+		m.p.Users.put(op.User)
+	case "user_delete":
+		delete(m.p.Users[op.User.Tenant], op.User.Username)
+		if len(m.p.Users[op.User.Tenant]) == 0 {
+			delete(m.p.Users, op.User.Tenant)
 		}
 	}
 	m.persist()
-	return WriteReply{Registry: m.p.Registry, Users: m.p.Users}, nil
+	return WriteReply{Registry: m.p.Registry, Users: m.p.Users.clone()}, nil
 }
 
 // Follow adopts a leader's state (after a join, or when a poll finds it).
@@ -235,6 +310,9 @@ func (m *Meta) follow(now time.Time, l PeerState) {
 	reg, users := l.Registry, l.Users
 	m.p = l.Persisted
 	m.p.Registry, m.p.Users = reg, users
+	if m.p.Users == nil {
+		m.p.Users = Users{}
+	}
 	m.leaderContact = now
 	m.heardLeader = true
 	m.persist()
@@ -338,6 +416,18 @@ func (m *Meta) Step(now time.Time, peers map[uint64]PeerState) {
 	m.heardLeader = true
 	m.persist()
 	m.logf("INFO", "elected leader, term %d, voters %v", m.p.Term, m.p.Voters)
+}
+
+// LearnUsers takes the users a leader answered to a user write sent through this node, so that the node that took
+// the admin call lists the change at once; its meta poll would bring the same state within a heartbeat.
+func (m *Meta) LearnUsers(u Users) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == StateLeader || u == nil {
+		return
+	}
+	m.p.Users = u.clone()
+	m.persist()
 }
 
 func leaderName(id uint64) string {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,7 @@ func (n *Node) startMQTT() error {
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 
 	s := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(quietMQTT{slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelError})})})
-	if err := s.AddHook(&standinHook{n: n}, nil); err != nil {
+	if err := s.AddHook(&standinHook{n: n, s: s}, nil); err != nil {
 		return err
 	}
 	// retained messages and sessions survive restarts, in the data directory like v0.4.11's RocksDB
@@ -73,26 +74,87 @@ func (n *Node) startMQTT() error {
 type standinHook struct {
 	mqtt.HookBase
 	n       *Node
+	s       *mqtt.Server
 	denySub sync.Map // client id → true while its SUBSCRIBE is being refused
 }
 
 func (h *standinHook) ID() string { return "robustmq-standin" }
 
 func (h *standinHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnDisconnect, mqtt.OnPublished}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnDisconnect, mqtt.OnPublished}, []byte{b})
 }
 
-func (h *standinHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+// The CONNACK codes of v0.4.11's refusals (src/mqtt-broker/src/mqtt/connect.rs build_connect_ack_fail_packet): a
+// login that fails is NotAuthorized (0x87; 5 on MQTT 3.1.1), an unknown tenant UnspecifiedError (0x80; 3, server
+// unavailable, on MQTT 3.1.1). mochi's own refusal would be 0x86, so the check runs in OnConnect, which sends its own
+// CONNACK. The v3 codes go through mochi's v5→v3 table, hence the v5 codes that map to them.
+var (
+	connackNotAuthorized   = packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "login not authorized"}
+	connackNoTenant        = packets.ErrUnspecifiedError
+	connackNotAuthorizedV3 = packets.ErrBadUsernameOrPassword // → 0x05 not authorized
+	connackNoTenantV3      = packets.ErrServerUnavailable     // → 0x03 server unavailable
+)
+
+// OnConnect checks the login as v0.4.11 does (src/mqtt-broker/src/core/security.rs security_login_check,
+// src/common/security/src/login/password.rs): secret_free_login (false by default, src/common/config/src/default.rs)
+// lets anyone in; otherwise the tenant is decoded from the CONNECT (tenant.rs) and the user of that tenant named by the
+// part of the username after "@" must exist with that password. Unknown users are refused.
+func (h *standinHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	if h.n.cfg.MQTTRuntime.Auth.SecretFreeLogin {
-		return true
+		return nil
 	}
+	v3 := cl.Properties.ProtocolVersion < 5
+	tenant := connectTenant(pk)
+	if tenant != DefaultTenant {
+		// the stand-in serves no tenant routes: only the default tenant exists ("Tenant [x] does not exist.")
+		h.n.log.Logf("WARN", "MQTT connect refused: tenant %q does not exist (from %s)", tenant, cl.Net.Remote)
+		return h.refuse(cl, v3, connackNoTenant, connackNoTenantV3)
+	}
+	username := afterTenant(string(pk.Connect.Username))
 	_, users := h.n.view()
-	want, ok := users[string(pk.Connect.Username)]
-	if ok && want == hashPassword(string(pk.Connect.Password)) {
-		return true
+	if u, ok := users.Get(tenant, username); ok && pk.Connect.PasswordFlag && u.PasswordSHA256 == hashPassword(string(pk.Connect.Password)) {
+		return nil
 	}
-	h.n.log.Logf("WARN", "MQTT login refused for user %q from %s", pk.Connect.Username, cl.Net.Remote)
-	return false
+	h.n.log.Logf("WARN", "MQTT login refused for user %q of tenant %q from %s", username, tenant, cl.Net.Remote)
+	return h.refuse(cl, v3, connackNotAuthorized, connackNotAuthorizedV3)
+}
+
+func (h *standinHook) refuse(cl *mqtt.Client, v3 bool, v5code, v3code packets.Code) error {
+	code := v5code
+	if v3 {
+		code = v3code
+	}
+	if err := h.s.SendConnack(cl, code, false, nil); err != nil {
+		return err
+	}
+	return code
+}
+
+// OnConnectAuthenticate: OnConnect has decided already (mochi refuses when no hook says yes).
+func (h *standinHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool { return true }
+
+// connectTenant is v0.4.11's decode_tenant_name (src/mqtt-broker/src/core/tenant.rs): the MQTT 5 user property
+// "tenant", else the part before "@" of the username, else of the client id, else the default tenant.
+func connectTenant(pk packets.Packet) string {
+	for _, p := range pk.Properties.User {
+		if p.Key == "tenant" && p.Val != "" {
+			return p.Val
+		}
+	}
+	for _, s := range []string{string(pk.Connect.Username), pk.Connect.ClientIdentifier} {
+		if prefix, _, ok := strings.Cut(s, "@"); ok && prefix != "" {
+			return prefix
+		}
+	}
+	return DefaultTenant
+}
+
+// afterTenant is try_decode_username: "acme@alice" and "@alice" → "alice".
+func afterTenant(s string) string {
+	if _, suffix, ok := strings.Cut(s, "@"); ok {
+		return suffix
+	}
+	return s
 }
 
 func (h *standinHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {

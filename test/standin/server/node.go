@@ -63,7 +63,7 @@ type Node struct {
 
 	mu       sync.Mutex
 	registry map[string]BrokerNode // non-meta nodes: the registry as the leader last answered
-	users    map[string]string
+	users    Users                 // non-meta nodes: the users as the leader last answered
 
 	servers []*http.Server
 	mqtt    *mqtt.Server
@@ -177,7 +177,9 @@ func (n *Node) startup(ctx context.Context) {
 		n.fail(err)
 		return
 	}
-	if _, err := n.write(ctx, Op{Kind: "user", User: n.cfg.MQTTRuntime.Auth.DefaultUser, Hash: hashPassword(n.cfg.MQTTRuntime.Auth.DefaultPassword)}); err != nil {
+	a := n.cfg.MQTTRuntime.Auth
+	def := MQTTUser{Tenant: DefaultTenant, Username: a.DefaultUser, PasswordSHA256: hashPassword(a.DefaultPassword), IsSuperuser: true, CreateTime: uint64(time.Now().Unix())}
+	if _, err := n.write(ctx, Op{Kind: "user", User: def}); err != nil {
 		n.fail(fmt.Errorf("create the default MQTT user: %w", err))
 		return
 	}
@@ -349,12 +351,18 @@ func (n *Node) write(ctx context.Context, op Op) (WriteReply, error) {
 			lastErr = fmt.Errorf("node %d (%s): %v", a.ID, a.Addr, err)
 			continue
 		}
+		if code == http.StatusUnprocessableEntity {
+			return r, &MetaError{strings.TrimSpace(string(body))}
+		}
 		if code != http.StatusOK {
 			return r, fmt.Errorf("node %d: %s", a.ID, strings.TrimSpace(string(body)))
 		}
 		n.mu.Lock()
 		n.registry, n.users = r.Registry, r.Users
 		n.mu.Unlock()
+		if n.meta != nil && strings.HasPrefix(op.Kind, "user_") {
+			n.meta.LearnUsers(r.Users)
+		}
 		return r, nil
 	}
 	return WriteReply{}, lastErr
@@ -382,10 +390,10 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 }
 
 // view is the registry and users this node knows: a meta node's own replicated copy, else the last write reply.
-func (n *Node) view() (map[string]BrokerNode, map[string]string) {
+func (n *Node) view() (map[string]BrokerNode, Users) {
 	if n.meta != nil {
 		s := n.meta.Snapshot()
-		if s.Registry != nil || s.Users != nil {
+		if len(s.Registry) > 0 || len(s.Users) > 0 {
 			return s.Registry, s.Users
 		}
 	}
