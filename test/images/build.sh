@@ -317,6 +317,8 @@ stage_kubectl() {
   mkdir -p "$1/usr/local/bin"
   chmod 0755 "$1/usr" "$1/usr/local" "$1/usr/local/bin"
   install -m 0755 -o 0 -g 0 "$kubectl" "$1/usr/local/bin/kubectl"
+  # one fixed time (the image's "created"): the same kubectl gives the same layer digest on every machine and rebuild
+  find "$1" -mindepth 1 -exec touch -h -d 2026-01-01T00:00:00Z {} +
 }
 if [ -z "$kubectl" ]; then
   kubectl=$(bash "$repo/scripts/provision.sh" helm | sed -n 's/^kubectl=//p' | tail -n1) ||
