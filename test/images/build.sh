@@ -5,17 +5,23 @@
 #   localhost/robustmq-standin:v0.4.11  a replica of ghcr.io/robustmq/robustmq:v0.4.11 (same base, packages, user,
 #                                       directories, environment, entrypoint) holding the stand-in binaries
 #   localhost/pause:3.10                the sandbox image: a static pause binary and nothing else
+#   localhost/backup-kubectl:<version>  the backup CronJob's image: the replica's base layer (sh, coreutils, sed) plus
+#                                       the tool cache's kubectl, so the CronJob runs without docker.io/alpine/kubectl
 # Inputs (flag or environment):
 #   --broker-server PATH  ROBUSTMQ_STANDIN_BROKER_SERVER  } default: what test/standin/build.sh prints
 #   --cli-command PATH    ROBUSTMQ_STANDIN_CLI_COMMAND    } (broker-server=PATH, cli-command=PATH)
 #   --pause PATH          ROBUSTMQ_PAUSE_BINARY           a static pause binary
+#   --kubectl PATH        ROBUSTMQ_BACKUP_KUBECTL         a static kubectl (default: what `scripts/provision.sh helm`
+#                                                         prints as kubectl=); its version is the image's tag
 #   ROBUSTMQ_IMAGE_ARCHIVE   an archive of the real image, used instead of the replica (its name is read from it)
 #   ROBUSTMQ_INSTALL_CACHE   cache root (default ~/.cache/robustmq-install); images go to $cache/images
 #   IMAGES_BUILD_NICE        nice level of the slow steps (default 10)
 #   ROBUSTMQ_DEBIAN_SOURCES  a sources.list file for mmdebstrap (default: its own, the Debian archive)
-# Prints robustmq_image=, robustmq_archive=, pause_image=, pause_archive= on stdout; progress goes to stderr.
+# Prints robustmq_image=, robustmq_archive=, pause_image=, pause_archive=, backup_image=, backup_archive= on stdout;
+# progress goes to stderr.
 # Needs root (mmdebstrap writes a root filesystem with its owners), mmdebstrap, python3, GNU tar, and Debian's
-# package mirror (only on the first build: the base layer is cached by the hash of what makes it).
+# package mirror (only on the first build: the base layer is cached by the hash of what makes it). The backup image
+# needs the base layer too, so it is built even with ROBUSTMQ_IMAGE_ARCHIVE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -23,17 +29,20 @@ cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}/images
 nice_level=${IMAGES_BUILD_NICE:-10}
 ROBUSTMQ_NAME=localhost/robustmq-standin:v0.4.11
 PAUSE_NAME=localhost/pause:3.10
+BACKUP_REPOSITORY=localhost/backup-kubectl
 SUITE=bookworm
 ARCH=amd64
 
 broker=${ROBUSTMQ_STANDIN_BROKER_SERVER:-}
 cli=${ROBUSTMQ_STANDIN_CLI_COMMAND:-}
 pause=${ROBUSTMQ_PAUSE_BINARY:-}
+kubectl=${ROBUSTMQ_BACKUP_KUBECTL:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --broker-server) broker=$2; shift 2 ;;
     --cli-command) cli=$2; shift 2 ;;
     --pause) pause=$2; shift 2 ;;
+    --kubectl) kubectl=$2; shift 2 ;;
     *) echo "images: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -197,6 +206,8 @@ base_key=$(cat "$here/rootfs-customize.sh" <(declare -f build_base make_layer) \
   ${ROBUSTMQ_DEBIAN_SOURCES:+"$ROBUSTMQ_DEBIAN_SOURCES"} | sha_of | cut -c1-16)
 base=$cache/base-$base_key
 t_start=$SECONDS
+# the replica and the backup image share it, so it is there whichever RobustMQ image is used
+if [ -s "$base/layer.json" ] && [ -s "$base/layer.tar.gz" ]; then log "base layer $base_key cached"; else build_base; fi
 if [ -n "${ROBUSTMQ_IMAGE_ARCHIVE:-}" ]; then
   [ -s "$ROBUSTMQ_IMAGE_ARCHIVE" ] || die "ROBUSTMQ_IMAGE_ARCHIVE=$ROBUSTMQ_IMAGE_ARCHIVE is not a file"
   robustmq_archive=$(cd "$(dirname "$ROBUSTMQ_IMAGE_ARCHIVE")" && pwd)/$(basename "$ROBUSTMQ_IMAGE_ARCHIVE")
@@ -205,7 +216,6 @@ if [ -n "${ROBUSTMQ_IMAGE_ARCHIVE:-}" ]; then
 else
   resolve_standin
   [ -x "$broker" ] && [ -x "$cli" ] || die "stand-in binaries not executable: $broker, $cli"
-  if [ -s "$base/layer.json" ] && [ -s "$base/layer.tar.gz" ]; then log "base layer $base_key cached"; else build_base; fi
   app_key=$(cat "$broker" "$cli" <(declare -f stage_app) | sha_of | cut -c1-16)
   build_app "$app_key"
   spec=$(mktemp)
@@ -299,16 +309,90 @@ else
   die "no pause binary: pass --pause PATH or ROBUSTMQ_PAUSE_BINARY"
 fi
 
-# drop layers of earlier inputs, so the cache holds one base, one stand-in and one pause layer
-if [ -z "${ROBUSTMQ_IMAGE_ARCHIVE:-}" ]; then
-  for d in "$cache"/base-* "$cache"/app-* "$cache"/pause-*; do
-    [ -d "$d" ] || continue
-    case $d in "$base" | "$app" | "$pdir") continue ;; esac
-    rm -rf "$d"
-  done
+# --- the backup CronJob's image: the base layer + kubectl ------------------------------------------------------------
+# backup.sh (chart/robustmq/files/scripts/backup.sh) runs under /bin/sh and calls kubectl, date (GNU -d @EPOCH), sed,
+# cut, sort and sleep: dash, coreutils and sed are Essential in Debian, so minbase has them all and the base layer
+# needs nothing added. Only kubectl is new; the base layer is the replica's own blob, so containerd stores it once.
+stage_kubectl() {
+  mkdir -p "$1/usr/local/bin"
+  chmod 0755 "$1/usr" "$1/usr/local" "$1/usr/local/bin"
+  install -m 0755 -o 0 -g 0 "$kubectl" "$1/usr/local/bin/kubectl"
+  # one fixed time (the image's "created"): the same kubectl gives the same layer digest on every machine and rebuild
+  find "$1" -mindepth 1 -exec touch -h -d 2026-01-01T00:00:00Z {} +
+}
+if [ -z "$kubectl" ]; then
+  kubectl=$(bash "$repo/scripts/provision.sh" helm | sed -n 's/^kubectl=//p' | tail -n1) ||
+    die "scripts/provision.sh helm failed (it fetches kubectl into the tool cache)"
 fi
+[ -n "$kubectl" ] && [ -x "$kubectl" ] || die "no kubectl: pass --kubectl PATH or ROBUSTMQ_BACKUP_KUBECTL (got '$kubectl')"
+# the tag is kubectl's own version, written as alpine/kubectl (the chart's default image) writes it: 1.35.2, no "v"
+backup_tag=$("$kubectl" version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"].lstrip("v"))') ||
+  die "$kubectl version --client failed"
+[[ $backup_tag =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "$kubectl reports version '$backup_tag', want MAJOR.MINOR.PATCH"
+kubectl_key=$(cat "$kubectl" <(declare -f stage_kubectl) | sha_of | cut -c1-16)
+kdir=$cache/kubectl-$kubectl_key
+if ! [ -s "$kdir/layer.json" ] || ! [ -s "$kdir/layer.tar.gz" ]; then
+  t0=$SECONDS
+  work=$(mktemp -d "$cache/.kubectl-XXXXXX")
+  mkdir "$work/root"
+  stage_kubectl "$work/root"
+  make_layer "$work/root" "$work/layer.tar.gz" >"$work/layer.json"
+  mkdir -p "$work/out" && mv "$work/layer.tar.gz" "$work/layer.json" "$work/out/"
+  rm -rf "$kdir" && mv "$work/out" "$kdir"
+  cleanup
+  work=''
+  log "kubectl $backup_tag layer $kubectl_key done in $((SECONDS - t0))s ($(du -h "$kdir/layer.tar.gz" | cut -f1) gzip)"
+fi
+backup_image=$BACKUP_REPOSITORY:$backup_tag
+spec=$(mktemp)
+python3 - "$spec" "$backup_image" "$backup_tag" "$(layer_entry "$base")" "$(layer_entry "$kdir")" <<'EOF'
+import json, sys
+spec_path, name, version, base, layer = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), json.loads(sys.argv[5])
+json.dump({
+    "name": name,
+    "platform": {"os": "linux", "architecture": "amd64"},
+    "config": {
+        # numeric, so the kubelet can check runAsNonRoot even where the pod sets no runAsUser (openshift mode); it is
+        # 999:999, the uid/gid the chart's pods pin, which the base layer's passwd already names (robustmq)
+        "User": "999:999",
+        # the chart's pods have a read-only root and an emptyDir at /tmp; kubectl keeps its cache under $HOME (the
+        # CronJob sets HOME=/tmp too; this is for the image run by hand)
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp"],
+        # as alpine/kubectl, so the image stands in for it unchanged; the CronJob sets its own command
+        "Entrypoint": ["kubectl"],
+        "Cmd": ["--help"],
+        "WorkingDir": "/",
+    },
+    "created": "2026-01-01T00:00:00Z",
+    "history": [
+        {"created_by": "the robustmq-standin replica's base layer (debian bookworm minbase, slim, + ca-certificates curl, user robustmq 999:999)"},
+        {"created_by": f"COPY kubectl /usr/local/bin/kubectl (v{version}, static, from the tool cache)"},
+        {"created_by": "USER 999:999; ENV HOME=/tmp; ENTRYPOINT [\"kubectl\"]; CMD [\"--help\"]", "empty_layer": True},
+    ],
+    "layers": [base, layer],
+    "annotations": {
+        "org.opencontainers.image.title": "backup-kubectl",
+        "org.opencontainers.image.description": "Test image for the chart's backup CronJob: sh, coreutils, sed and kubectl",
+        "org.opencontainers.image.version": version,
+    },
+}, open(spec_path, "w"), indent=1, sort_keys=True)
+EOF
+backup_archive=$cache/backup-kubectl-$backup_tag.oci.tar
+write_archive "$spec" "$backup_archive"
+rm -f "$spec"
+
+# drop layers of earlier inputs, so the cache holds one base, one stand-in, one pause and one kubectl layer (a run on
+# ROBUSTMQ_IMAGE_ARCHIVE keeps the stand-in layers: it made none, and the next replica run may want them)
+for d in "$cache"/base-* "$cache"/app-* "$cache"/pause-* "$cache"/kubectl-*; do
+  [ -d "$d" ] || continue
+  case $d in "$base" | "$pdir" | "$kdir") continue ;; esac
+  case $d in "$cache"/app-*) [ -z "${ROBUSTMQ_IMAGE_ARCHIVE:-}" ] && [ "$d" != "$app" ] || continue ;; esac
+  rm -rf "$d"
+done
 log "done in $((SECONDS - t_start))s"
 echo "robustmq_image=$robustmq_image"
 echo "robustmq_archive=$robustmq_archive"
 echo "pause_image=$PAUSE_NAME"
 echo "pause_archive=$pause_archive"
+echo "backup_image=$backup_image"
+echo "backup_archive=$backup_archive"

@@ -67,6 +67,14 @@ for want in $(ctr -n k8s.io images ls -q); do
       ctr -n k8s.io containers delete "verify-$n"
       echo "ok ran $want (image user), stopped with SIGTERM"
       ;;
+    *backup-kubectl*)
+      # the backup CronJob image: its numeric user 999:999, kubectl and the date format backup.sh uses
+      out=$(ctr -n k8s.io run --rm --read-only --cgroup "/$cg/b$n" "$want" "verify-$n" sh -c "id; kubectl version --client; date -u +%Y%m%dT%H%M%SZ")
+      grep -q "^uid=999(robustmq) gid=999(robustmq)" <<<"$out" && grep -q "^Client Version: v" <<<"$out" ||
+        { echo "FAIL: $want: $out" >&2; exit 1; }
+      echo "ok ran $want read-only:"
+      sed "s/^/    /" <<<"$out"
+      ;;
     *)
       # the image config names the user (robustmq); containerd resolves it from the image'"'"'s /etc/passwd
       out=$(ctr -n k8s.io run --rm --read-only --cgroup "/$cg/r$n" "$want" "verify-$n" bash -c "id; pwd; curl --version | head -n1; ls /robustmq/libs")

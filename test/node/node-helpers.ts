@@ -19,6 +19,19 @@ export function imageSets(): string[] {
   return ['--set', `image.registry=${registry}`, '--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`];
 }
 
+/**
+ * `--set backup.image.*` for the local backup CronJob image (localhost/backup-kubectl:<kubectl version>, built by
+ * test/images/build.sh): the chart's default docker.io/alpine/kubectl cannot be pulled on the real node.
+ */
+export function backupImageSets(): string[] {
+  const [registry, ...rest] = inject('realNode').images.backup.split('/');
+  const [repository, tag] = rest.join('/').split(':');
+  return [
+    '--set', `backup.image.registry=${registry}`, '--set', `backup.image.repository=${repository}`,
+    '--set', `backup.image.tag=${tag}`, '--set', 'backup.image.pullPolicy=IfNotPresent',
+  ];
+}
+
 /** `status -o json` of a release: exit code and the parsed document (undefined when stdout is not JSON). */
 export async function statusJson(args: string[]): Promise<{ r: CliResult; doc: any }> {
   const r = await cli(['status', '-o', 'json', ...args], { timeoutMs: 120_000 });

@@ -63,6 +63,9 @@ export interface NodeImages {
   /** The RobustMQ replica (or, with ROBUSTMQ_IMAGE_ARCHIVE, the real image). */
   robustmq: string;
   robustmqArchive: string;
+  /** The backup CronJob's image (localhost/backup-kubectl:<kubectl version>): sh, coreutils, sed and kubectl. */
+  backup: string;
+  backupArchive: string;
 }
 
 export interface RealNodeOptions {
@@ -90,7 +93,8 @@ export interface RealNodeInfo {
   hostIP: string;
   veth: string;
   k8sVersion: string;
-  images: { pause: string; robustmq: string };
+  /** backup: for `--set backup.image.*` (backupImageSets() in test/node/node-helpers.ts); nothing is ever pulled. */
+  images: { pause: string; robustmq: string; backup: string };
   storageClasses: typeof REALNODE_STORAGE_CLASSES;
   /** Seconds from startRealNode() to a Ready node with DNS and images. */
   startSeconds: number;
@@ -145,7 +149,11 @@ export async function nodeImages(bins: Pick<NodeBinaries, 'pause'>): Promise<Nod
   const kv = keyValues(await run('bash', [path.join(ROOT, 'test', 'images', 'build.sh'), '--pause', bins.pause]));
   if (!kv.pause_image || !kv.pause_archive) throw new Error(`test/images/build.sh gave no pause image (got: ${JSON.stringify(kv)})`);
   if (!kv.robustmq_image || !kv.robustmq_archive) throw new Error(`test/images/build.sh gave no RobustMQ image (got: ${JSON.stringify(kv)})`);
-  return { pause: kv.pause_image, pauseArchive: kv.pause_archive, robustmq: kv.robustmq_image, robustmqArchive: kv.robustmq_archive };
+  if (!kv.backup_image || !kv.backup_archive) throw new Error(`test/images/build.sh gave no backup image (got: ${JSON.stringify(kv)})`);
+  return {
+    pause: kv.pause_image, pauseArchive: kv.pause_archive, robustmq: kv.robustmq_image, robustmqArchive: kv.robustmq_archive,
+    backup: kv.backup_image, backupArchive: kv.backup_archive,
+  };
 }
 
 // --- start ----------------------------------------------------------------------------------------------------
@@ -322,12 +330,13 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       return true;
     });
     const imported = containerdUp.then(async () => {
-      const archives = [images.pauseArchive, ...(images.robustmqArchive ? [images.robustmqArchive] : [])];
+      // the backup archive after the replica's: they share the base layer blob, which containerd then already has
+      const archives = [images.pauseArchive, ...(images.robustmqArchive ? [images.robustmqArchive] : []), images.backupArchive];
       for (const a of archives) {
         await ns(bins.ctr, ['--address', CONTAINERD_SOCKET, '-n', 'k8s.io', 'images', 'import', '--local', a]);
       }
       const list = await ns(bins.ctr, ['--address', CONTAINERD_SOCKET, '-n', 'k8s.io', 'images', 'ls', '-q']);
-      for (const img of [images.pause, images.robustmq]) {
+      for (const img of [images.pause, images.robustmq, images.backup]) {
         if (!list.split('\n').includes(img)) throw new Error(`image ${img} not in containerd after import; it has:\n${list}`);
       }
       log(`realnode: images imported after ${secs(t0)}s`);
@@ -382,7 +391,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
 
     const info: RealNodeInfo = {
       dir, kubeconfig, context: 'admin', server, nodeName: NODE_NAME, nodeIP, hostIP, veth, k8sVersion: K8S_VERSION,
-      images: { pause: images.pause, robustmq: images.robustmq }, storageClasses: REALNODE_STORAGE_CLASSES, startSeconds: Number(secs(t0)), nsPid, nsPidNs: env.NS_PIDNS,
+      images: { pause: images.pause, robustmq: images.robustmq, backup: images.backup }, storageClasses: REALNODE_STORAGE_CLASSES, startSeconds: Number(secs(t0)), nsPid, nsPidNs: env.NS_PIDNS,
     };
     return { ...info, info: () => info, kubectl: (args, o) => kc(args, o?.input), stop };
   } catch (err) {

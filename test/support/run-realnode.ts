@@ -54,11 +54,16 @@ async function up(): Promise<number> {
   if (!(await confirm())) return 1;
   const node = await startRealNode({ dir, watchdog: false, log: (line) => console.error(line) });
   console.error(`Node ${node.nodeName} is up after ${node.startSeconds}s; apiserver ${node.server}; logs in ${dir}/logs.`);
-  console.error(`Images in its containerd: ${[node.images.robustmq, node.images.pause].filter(Boolean).join(', ')} (nothing is ever pulled).`);
+  console.error(`Images in its containerd: ${[node.images.robustmq, node.images.pause, node.images.backup].filter(Boolean).join(', ')} (nothing is ever pulled).`);
   if (node.images.robustmq) {
     const [registry, ...rest] = node.images.robustmq.split('/');
     const [repository, tag] = rest.join('/').split(':');
     console.error(`Try: npx robustmq-install --preset dev --set image.registry=${registry} --set image.repository=${repository} --set image.tag=${tag}`);
+  }
+  if (node.images.backup) {
+    const [registry, ...rest] = node.images.backup.split('/');
+    const [repository, tag] = rest.join('/').split(':');
+    console.error(`Scheduled backups: --set backup.image.registry=${registry} --set backup.image.repository=${repository} --set backup.image.tag=${tag}`);
   }
   console.error('Stop it with: npm run node:down');
   console.log(exportLine());
