@@ -16,6 +16,7 @@ import {
   plannedPvcs,
   replicasOf,
   replicasSummary,
+  restoreAccessChecks,
   restoreRefusals,
   SNAPSHOT_CRDS,
   topologyOf,
@@ -165,6 +166,9 @@ export async function run(ctx: Context): Promise<number> {
       hint: `pass the backup file: robustmq-install restore ${src.id} --from robustmq-backup-${src.id}.json (or recreate Secret ${secretName} with the passwords of that time)`,
     });
   }
+  const access = await kube.accessReviews(restoreAccessChecks(o.namespace, !src.inCluster, !secretExists)).catch(() => []);
+  const denied = access.filter((a) => !a.allowed).map((a) => `${a.verb} ${a.resource}`);
+  if (denied.length) throw new UserError(`your credentials may not ${denied.join(', ')}`, { exitCode: ExitCode.preflight, hint: 'a restore creates the PVCs from snapshots (and, from a file, cluster-scoped VolumeSnapshotContents): ask for those permissions' });
   assertReplaceable(ctx, o.valuesOut, 'overlay');
   const installVersion = chart.version ?? (chart.localDir ? bundledChartInfo(chart.localDir).version : undefined);
   if (!t.json) {

@@ -588,6 +588,17 @@ export function backupAccessChecks(namespace: string, withCopy = false): { verb:
   ];
 }
 
+/** What a restore needs to be allowed to do; rebinding (after the namespace is gone) adds the cluster-scoped contents. */
+export function restoreAccessChecks(namespace: string, rebind: boolean, createSecret: boolean): { verb: string; resource: string; group?: string; namespace?: string }[] {
+  const g = 'snapshot.storage.k8s.io';
+  return [
+    { verb: 'create', resource: 'persistentvolumeclaims', namespace },
+    { verb: 'delete', resource: 'persistentvolumeclaims', namespace },
+    ...(createSecret ? [{ verb: 'create', resource: 'secrets', namespace }] : []),
+    ...(rebind ? [{ verb: 'create', resource: 'volumesnapshotcontents', group: g }, { verb: 'create', resource: 'volumesnapshots', group: g, namespace }] : []),
+  ];
+}
+
 // --- waiting: one line per PVC ----------------------------------------------------------------------------------------
 
 export type SnapshotPhase = 'waiting' | 'ready' | 'failed';
