@@ -323,6 +323,11 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     if (snapshots) {
       await kc(['apply', '-f', snapshotCrdsDir()]);
       await kc(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io', 'crd/volumesnapshotcontents.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
+      // Established comes before the group is in the OpenAPI v3 index, and kwok reads its schema from there (exits if absent)
+      await waitFor('the snapshot API in OpenAPI v3', [etcd, apiserver], async () => {
+        const index = JSON.parse(await httpsGet(`${server}/openapi/v3`, adminTls)) as { paths?: Record<string, unknown> };
+        return 'apis/snapshot.storage.k8s.io/v1' in (index.paths ?? {});
+      });
     }
 
     // controller-manager, scheduler, kwok; meanwhile the cluster objects.
