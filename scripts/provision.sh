@@ -65,11 +65,14 @@ provision_controlplane_old() {
   "$here/tools/build.sh" controlplane-old
 }
 
-# The real node: kubelet and kube-proxy (the multi-call kube), containerd, CoreDNS and pause built from source by
-# tools/build.sh; runc and the CNI plugins are Debian's (scripts/install-system-deps.sh), found here, not built.
+# The real node: kubelet and kube-proxy (the multi-call kube), containerd, CoreDNS, pause and the CSI snapshot
+# sidecars and controller (with the snapshot CRDs) built from source by tools/build.sh; the test-only CSI hostpath
+# driver by test/csi-hostpath/build.sh; runc and the CNI plugins are Debian's (scripts/install-system-deps.sh),
+# found here, not built.
 provision_node() {
   local runc cni_bin_dir=/usr/lib/cni p
   "$here/tools/build.sh" node
+  bash "$here/test/csi-hostpath/build.sh"
   runc=$(command -v runc) ||
     { echo "provision: runc not found: run scripts/install-system-deps.sh" >&2; exit 1; }
   for p in bridge host-local loopback portmap; do
