@@ -427,6 +427,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       return sa.kind === 'ServiceAccount';
     });
     await waitFor('CoreDNS to answer kubernetes.default.svc.cluster.local', async () => (await dnsQueryA(nodeIP, 'kubernetes.default.svc.cluster.local')).includes('10.96.0.1'));
+    log(`realnode: CoreDNS answering after ${secs(t0)}s`);
     // Without the registration a pod's CSI volume fails to mount ("not found in the list of registered CSI drivers").
     await waitFor(`the kubelet to register ${REALNODE_CSI.csiDriver} (CSINode)`, async () => {
       const n = JSON.parse(await httpsGet(`${server}/apis/storage.k8s.io/v1/csinodes/${NODE_NAME}`, adminTls)) as { spec?: { drivers?: { name: string }[] } };
