@@ -397,6 +397,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
     // are off: their CRDs are not installed (both would otherwise probe for them and log that they are missing).
     const snapshotsReady = (async () => {
       await kc(['wait', '--for=condition=Established', ...SNAPSHOT_CRDS]);
+      if (stopped) return; // the start failed meanwhile: nothing may be spawned after the teardown
       spawnNs('snapshot-controller', bins.snapshotController, [`--kubeconfig=${path.join(dir, 'snapshot-controller.kubeconfig')}`, '--feature-gates=CSIVolumeGroupSnapshot=false']);
       spawnNs('csi-snapshotter', bins.csiSnapshotter, [
         `--csi-address=${csiSocket}`, `--kubeconfig=${path.join(dir, 'csi-snapshotter.kubeconfig')}`, '--feature-gates=CSIVolumeGroupSnapshot=false',
