@@ -65,11 +65,15 @@ provision_controlplane_old() {
   "$here/tools/build.sh" controlplane-old
 }
 
-# The real node: kubelet and kube-proxy (the multi-call kube), containerd, CoreDNS and pause built from source by
-# tools/build.sh; runc and the CNI plugins are Debian's (scripts/install-system-deps.sh), found here, not built.
+# The real node: kubelet and kube-proxy (the multi-call kube), containerd, CoreDNS, pause and the CSI snapshot
+# sidecars and controller (with the snapshot CRDs) built from source by tools/build.sh; the test-only CSI hostpath
+# driver by test/csi-hostpath/build.sh; runc and the CNI plugins are Debian's (scripts/install-system-deps.sh),
+# found here, not built.
 provision_node() {
   local runc cni_bin_dir=/usr/lib/cni p
   "$here/tools/build.sh" node
+  bash "$here/test/csi-hostpath/build.sh"
+  provision_snapshot_crds
   runc=$(command -v runc) ||
     { echo "provision: runc not found: run scripts/install-system-deps.sh" >&2; exit 1; }
   for p in bridge host-local loopback portmap; do
@@ -79,13 +83,15 @@ provision_node() {
   echo "cni_bin_dir=$cni_bin_dir"
 }
 
-# The VolumeSnapshot CRDs (snapshot.storage.k8s.io/v1) from the external-snapshotter client module on the Go proxy,
-# copied into the cache (never committed): the control plane serves them for the backup/restore tests.
-SNAPSHOTTER_VERSION=v8.7.0
+# The VolumeSnapshot CRDs (snapshot.storage.k8s.io/v1) from the external-snapshotter client module on the Go proxy, at
+# the version tools/csi builds the snapshot-controller from, copied into the cache (never committed): the kwok control
+# plane and the real node serve them. Only the v1 snapshot.storage.k8s.io ones: group snapshots are alpha/beta and
+# nothing here uses them. test/support/tools.ts names the same version.
+SNAPSHOTTER_VERSION=$(sed -n 's#^[[:space:]]*github.com/kubernetes-csi/external-snapshotter/client/v8 \(v[^ ]*\).*#\1#p' "$here/tools/csi/go.mod")
 provision_snapshot_crds() {
   local dest="$cache/snapshot-crds/$SNAPSHOTTER_VERSION" src f
   if [ ! -f "$dest/snapshot.storage.k8s.io_volumesnapshots.yaml" ]; then
-    src=$(cd "$here/tools" && GOFLAGS=-mod=mod go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    src=$(cd "$here/tools/csi" && go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@$SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     [ -d "$src/config/crd" ] || { echo "provision: no config/crd in the external-snapshotter client module ($src)" >&2; exit 1; }
     mkdir -p "$dest"
     for f in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do

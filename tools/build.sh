@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes cluster the tests run, from the Go module proxy, into the tool cache.
-# Usage: tools/build.sh [controlplane|controlplane-old|node|all] (default: all)
+# Usage: tools/build.sh [controlplane|controlplane-old|node|csi|all] (default: all)
 #   controlplane: $cache/k8s/$K8S/kube (+ symlinks kube-apiserver, kube-controller-manager, kube-scheduler,
 #                 kubelet, kube-proxy: one multi-call binary), $cache/etcd/$ETCD/etcd, $cache/kwok/$KWOK/kwok
 #   controlplane-old: $cache/k8s/$K8S_OLD/kube (+ symlinks kube-apiserver, kube-controller-manager, kube-scheduler)
 #                 from tools/k8s-old: the oldest minor the chart declares, run with controlplane's etcd and kwok
 #   node:         the same kube binary (kubelet, kube-proxy), $cache/containerd/$CONTAINERD/{containerd,ctr,
-#                 containerd-shim-runc-v2}, $cache/coredns/$COREDNS/coredns, $cache/pause/$PAUSE/pause
+#                 containerd-shim-runc-v2}, $cache/coredns/$COREDNS/coredns, $cache/pause/$PAUSE/pause, and csi
+#   csi:          $cache/csi/$SNAPSHOTTER/{snapshot-controller,csi-snapshotter,csi-provisioner} from tools/csi, and
 # Prints key=path lines on stdout. Idempotent: a component whose inputs (wrapper module go.mod, go.sum, *.go or C
 # source, build flags, toolchain version) are unchanged since its last successful build is skipped. Binaries are
 # written to a temp name and renamed, so an interrupted build never leaves a half-written binary. Runs under `nice`
@@ -18,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${ROBUSTMQ_INSTALL_CACHE:-$HOME/.cache/robustmq-install}
 nice_level=${TOOLS_BUILD_NICE:-10}
 target=${1:-all}
-case "$target" in controlplane|controlplane-old|node|all) ;; *) echo "usage: tools/build.sh [controlplane|controlplane-old|node|all]" >&2; exit 2 ;; esac
+case "$target" in controlplane|controlplane-old|node|csi|all) ;; *) echo "usage: tools/build.sh [controlplane|controlplane-old|node|csi|all]" >&2; exit 2 ;; esac
 
 modver() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
 K8S=$(modver k8s k8s.io/kubernetes)
@@ -174,6 +175,31 @@ build_pause() {
   echo "pause=$out/pause"
 }
 
+# The CSI snapshot machinery for the real node, one module (tools/csi) so that the k8s.io libraries the three share
+# are compiled once, in one `go build` for all three. The out dir is named after the snapshotter version because
+# the CRDs come from that release; the provisioner's version is in the stamp.
+build_csi() {
+  local version pkgs ld stamp b
+  local snap=github.com/kubernetes-csi/external-snapshotter prov=github.com/kubernetes-csi/external-provisioner
+  version=$(modver csi $snap/v8)
+  local out="$cache/csi/$version"
+  pkgs="$snap/v8/cmd/snapshot-controller $snap/v8/cmd/csi-snapshotter $prov/v6/cmd/csi-provisioner"
+  ld="-s -w"
+  stamp=$(stamp_of "$here/csi" "$pkgs" "$ld")
+  if up_to_date "$out/.stamp" "$stamp" "$out/snapshot-controller" "$out/csi-snapshotter" "$out/csi-provisioner"; then
+    echo "build: csi $version up to date" >&2
+  else
+    rm -rf "$out/tmp"; mkdir -p "$out/tmp"
+    # shellcheck disable=SC2086 # pkgs is a word list
+    (cd "$here/csi" && timed "csi $version (snapshot-controller, csi-snapshotter, csi-provisioner)" \
+      go_build -ldflags "$ld" -o "$out/tmp/" $pkgs)
+    for b in snapshot-controller csi-snapshotter csi-provisioner; do mv -f "$out/tmp/$b" "$out/$b"; done
+    rmdir "$out/tmp"
+    echo "$stamp" > "$out/.stamp"
+  fi
+  for b in snapshot-controller csi-snapshotter csi-provisioner; do echo "$b=$out/$b"; done
+}
+
 node_target() {
   build_k8s
   echo "kubelet=$kube_out/kubelet"
@@ -181,6 +207,7 @@ node_target() {
   build_containerd
   build_coredns
   build_pause
+  build_csi
 }
 
 start=$(date +%s)
@@ -188,6 +215,7 @@ case "$target" in
   controlplane) controlplane ;;
   controlplane-old) controlplane_old ;;
   node) node_target ;;
+  csi) build_csi ;;
   all) controlplane; node_target; controlplane_old ;;
 esac
 echo "build: $target ready in $(($(date +%s) - start))s" >&2

@@ -1,6 +1,7 @@
 // A single-node Kubernetes cluster with a REAL node, for the tests that need containers to run: etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler, containerd (runc), kubelet, kube-proxy (iptables mode),
-// CoreDNS and a small volume provisioner, all as processes inside ONE set of mount, PID, network, UTS and IPC
+// CoreDNS, a small volume provisioner and CSI snapshots (the test-only hostpath driver, csi-provisioner,
+// csi-snapshotter, snapshot-controller), all as processes inside ONE set of mount, PID, network, UTS and IPC
 // namespaces made with unshare. Needs root.
 //
 //   const node = await startRealNode();   // ~tens of seconds from cached binaries and images
@@ -38,6 +39,17 @@ export const REALNODE_POD_SUBNET = '10.244.0.0/24';
 export const REALNODE_DNS_IP = '10.96.0.10';
 /** Default StorageClass (fsGroup applied) and the local-path-like one (0777 dirs, fsGroup ignored). */
 export const REALNODE_STORAGE_CLASSES = { default: 'standard', fsGroupIgnored: 'local-path' } as const;
+/**
+ * CSI snapshots on the node (realnode/csi-objects.yaml, csi-snapshot-classes.yaml): the test-only driver's name, its
+ * StorageClass (not the default), and its VolumeSnapshotClasses (Retain is the default snapshot class).
+ */
+export const REALNODE_CSI = {
+  csiDriver: 'hostpath.csi.robustmq-install.test',
+  csiStorageClass: 'csi-hostpath',
+  snapshotClassRetain: 'csi-hostpath-retain',
+  snapshotClassDelete: 'csi-hostpath-delete',
+} as const;
+const SNAPSHOT_CRDS = ['volumesnapshotclasses', 'volumesnapshotcontents', 'volumesnapshots'].map((r) => `crd/${r}.snapshot.storage.k8s.io`);
 /** Prefix of the state dirs (under os.tmpdir()); `node:down --all` sweeps them. */
 export const DIR_PREFIX = 'robustmq-realnode-';
 /** Sysctls the kubelet sets at start on the host (not namespaced): saved before, restored by teardown. */
@@ -54,6 +66,13 @@ export interface NodeBinaries {
   cniBinDir: string;
   /** The static pause binary test/images/build.sh makes the sandbox image from. */
   pause: string;
+  snapshotController: string;
+  csiSnapshotter: string;
+  csiProvisioner: string;
+  /** The test-only CSI driver (test/csi-hostpath). */
+  csiHostpath: string;
+  /** Dir of the snapshot.storage.k8s.io v1 CRDs, from the external-snapshotter client module. */
+  snapshotCrds: string;
 }
 
 export interface NodeImages {
@@ -96,6 +115,10 @@ export interface RealNodeInfo {
   /** backup: for `--set backup.image.*` (backupImageSets() in test/node/node-helpers.ts); nothing is ever pulled. */
   images: { pause: string; robustmq: string; backup: string };
   storageClasses: typeof REALNODE_STORAGE_CLASSES;
+  csiDriver: typeof REALNODE_CSI.csiDriver;
+  csiStorageClass: typeof REALNODE_CSI.csiStorageClass;
+  snapshotClassRetain: typeof REALNODE_CSI.snapshotClassRetain;
+  snapshotClassDelete: typeof REALNODE_CSI.snapshotClassDelete;
   /** Seconds from startRealNode() to a Ready node with DNS and images. */
   startSeconds: number;
   /** Host PID of the namespace's PID 1, and its PID namespace ("pid:[inode]"). */
@@ -141,6 +164,11 @@ export async function nodeBinaries(): Promise<NodeBinaries> {
     runc: need('runc'),
     cniBinDir: need('cni_bin_dir'),
     pause: need('pause'),
+    snapshotController: need('snapshot-controller'),
+    csiSnapshotter: need('csi-snapshotter'),
+    csiProvisioner: need('csi-provisioner'),
+    csiHostpath: need('csi-hostpath'),
+    snapshotCrds: need('snapshot-crds'),
   };
 }
 
@@ -300,6 +328,8 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       return p;
     };
     const pki = (f: string) => path.join(dir, 'pki', f);
+    // Where a CSI node plugin's socket conventionally lives (the kubelet learns it from the registration).
+    const csiSocket = path.join(dir, 'kubelet', 'plugins', REALNODE_CSI.csiDriver, 'csi.sock');
 
     spawnNs('etcd', cp.etcd, [
       '--name=node', `--data-dir=${path.join(dir, 'etcd')}`,
@@ -349,7 +379,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
 
     const kubectl = kubectlPath();
     const kc = (args: string[], input?: string) => run(kubectl, ['--kubeconfig', kubeconfig, '--context', 'admin', ...args], input);
-    await kc(['apply', '-f', path.join(assets, 'cluster-objects.yaml')]);
+    await kc(['apply', '-f', path.join(assets, 'cluster-objects.yaml'), '-f', path.join(assets, 'csi-objects.yaml'), '-f', bins.snapshotCrds]);
     await kc(['apply', '-f', '-'], dnsEndpointSlice(nodeIP));
 
     spawnNs('kube-controller-manager', cp.kubeControllerManager, [
@@ -365,6 +395,27 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       `--authentication-kubeconfig=${path.join(dir, 'scheduler.kubeconfig')}`, `--authorization-kubeconfig=${path.join(dir, 'scheduler.kubeconfig')}`,
       '--bind-address=127.0.0.1', '--leader-elect=false', '--profiling=false',
     ]);
+    // The CSI driver before the kubelet, so that the kubelet's plugin watcher finds its registration socket at start.
+    spawnNs('csi-hostpath', bins.csiHostpath, [
+      `--endpoint=${csiSocket}`, `--state-dir=${path.join(dir, 'csi-hostpath')}`, `--node-id=${NODE_NAME}`,
+      `--registration-socket=${path.join(dir, 'kubelet', 'plugins_registry', `${REALNODE_CSI.csiDriver}-reg.sock`)}`,
+    ]);
+    // The sidecars wait for the driver's socket themselves; they need only the RBAC applied above.
+    spawnNs('csi-provisioner', bins.csiProvisioner, [`--csi-address=${csiSocket}`, `--kubeconfig=${path.join(dir, 'csi-provisioner.kubeconfig')}`]);
+    // Once the CRDs are served: both list snapshot objects at start, and the classes need the CRDs. Group snapshots
+    // are off: their CRDs are not installed (both would otherwise probe for them and log that they are missing).
+    const snapshotsReady = (async () => {
+      await kc(['wait', '--for=condition=Established', ...SNAPSHOT_CRDS]);
+      if (stopped) return; // the start failed meanwhile: nothing may be spawned after the teardown
+      spawnNs('snapshot-controller', bins.snapshotController, [`--kubeconfig=${path.join(dir, 'snapshot-controller.kubeconfig')}`, '--feature-gates=CSIVolumeGroupSnapshot=false']);
+      spawnNs('csi-snapshotter', bins.csiSnapshotter, [
+        `--csi-address=${csiSocket}`, `--kubeconfig=${path.join(dir, 'csi-snapshotter.kubeconfig')}`, '--feature-gates=CSIVolumeGroupSnapshot=false',
+      ]);
+      await kc(['apply', '-f', path.join(assets, 'csi-snapshot-classes.yaml')]);
+      log(`realnode: snapshot CRDs, controller and classes after ${secs(t0)}s`);
+    })();
+    snapshotsReady.catch(() => {}); // awaited below
+
     // The kubelet only after containerd serves: otherwise its first runtime check fails and it waits out a backoff.
     await containerdUp;
     spawnNs('kubelet', bins.kubelet, [
@@ -386,12 +437,20 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       return sa.kind === 'ServiceAccount';
     });
     await waitFor('CoreDNS to answer kubernetes.default.svc.cluster.local', async () => (await dnsQueryA(nodeIP, 'kubernetes.default.svc.cluster.local')).includes('10.96.0.1'));
+    log(`realnode: CoreDNS answering after ${secs(t0)}s`);
+    // Without the registration a pod's CSI volume fails to mount ("not found in the list of registered CSI drivers").
+    await waitFor(`the kubelet to register ${REALNODE_CSI.csiDriver} (CSINode)`, async () => {
+      const n = JSON.parse(await httpsGet(`${server}/apis/storage.k8s.io/v1/csinodes/${NODE_NAME}`, adminTls)) as { spec?: { drivers?: { name: string }[] } };
+      return n.spec?.drivers?.some((d) => d.name === REALNODE_CSI.csiDriver) === true;
+    });
+    log(`realnode: CSI driver registered after ${secs(t0)}s`);
+    await snapshotsReady;
     await imported;
     log(`realnode: ready after ${secs(t0)}s (${dir})`);
 
     const info: RealNodeInfo = {
       dir, kubeconfig, context: 'admin', server, nodeName: NODE_NAME, nodeIP, hostIP, veth, k8sVersion: K8S_VERSION,
-      images: { pause: images.pause, robustmq: images.robustmq, backup: images.backup }, storageClasses: REALNODE_STORAGE_CLASSES, startSeconds: Number(secs(t0)), nsPid, nsPidNs: env.NS_PIDNS,
+      images: { pause: images.pause, robustmq: images.robustmq, backup: images.backup }, storageClasses: REALNODE_STORAGE_CLASSES, ...REALNODE_CSI, startSeconds: Number(secs(t0)), nsPid, nsPidNs: env.NS_PIDNS,
     };
     return { ...info, info: () => info, kubectl: (args, o) => kc(args, o?.input), stop };
   } catch (err) {
@@ -571,7 +630,7 @@ export async function hostLeftovers(info: Pick<RealNodeInfo, 'dir' | 'veth'> & {
       if (readFileSyncLink(`/proc/${p}/ns/pid`) === info.nsPidNs) found.push(`process ${p} in the node's PID namespace`);
     }
   }
-  const pg = await run('pgrep', ['-a', '-f', 'kubelet|containerd|kube-proxy|coredns|containerd-shim|etcd|kube-apiserver|kube-controller-manager|kube-scheduler|provisioner.mjs']).catch(() => '');
+  const pg = await run('pgrep', ['-a', '-f', 'kubelet|containerd|kube-proxy|coredns|containerd-shim|etcd|kube-apiserver|kube-controller-manager|kube-scheduler|provisioner.mjs|csi-hostpath|csi-provisioner|csi-snapshotter|snapshot-controller']).catch(() => '');
   for (const line of pg.split('\n').filter(Boolean)) if (line.includes(info.dir)) found.push(`process: ${line}`);
   const links = await run('ip', ['-o', 'link', 'show']).catch(() => '');
   if (links.includes(`${info.veth}@`) || links.includes(`${info.veth}:`)) found.push(`veth ${info.veth}`);
@@ -593,6 +652,9 @@ export async function hostLeftovers(info: Pick<RealNodeInfo, 'dir' | 'veth'> & {
 
 // --- PKI and kubeconfigs --------------------------------------------------------------------------------------
 
+/** The CSI processes that talk to the apiserver: each a client certificate and kubeconfig, a ClusterRole in csi-objects.yaml. */
+const CSI_USERS = ['csi-provisioner', 'csi-snapshotter', 'snapshot-controller'];
+
 async function writePki(dir: string, nodeIP: string): Promise<void> {
   // Same scheme as controlplane.ts: one openssl call per certificate, EC P-256.
   const script = [
@@ -604,6 +666,7 @@ async function writePki(dir: string, nodeIP: string): Promise<void> {
     leaf('kube-proxy', '/CN=system:kube-proxy', 'clientAuth'),
     leaf('coredns', '/CN=system:coredns', 'clientAuth'),
     leaf('provisioner', '/CN=robustmq-test:realnode-provisioner', 'clientAuth'),
+    ...CSI_USERS.map((u) => leaf(u, `/CN=robustmq-test:${u}`, 'clientAuth')),
     'openssl ecparam -name prime256v1 -genkey -noout -out sa.key',
     'openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null',
   ].join('\n');
@@ -623,7 +686,7 @@ async function writeKubeconfigs(dir: string, server: string): Promise<void> {
       'current-context': context,
     });
   await writeFile(path.join(dir, 'kubeconfig'), kubeconfig('admin', 'admin'), { mode: 0o600 });
-  for (const c of ['kcm', 'scheduler', 'kubelet', 'kube-proxy', 'coredns']) {
+  for (const c of ['kcm', 'scheduler', 'kubelet', 'kube-proxy', 'coredns', ...CSI_USERS]) {
     await writeFile(path.join(dir, `${c}.kubeconfig`), kubeconfig('default', c), { mode: 0o600 });
   }
   await chmod(path.join(dir, 'pki'), 0o700);
