@@ -17,7 +17,9 @@ POLL=${RMQ_POLL_SECONDS:-5}
 B=backup.robustmq.io
 TAB=$(printf '\t')
 
-k() { kubectl --namespace "$NS" --request-timeout=30s "$@"; }
+# No --request-timeout: any client override makes kubectl skip its in-cluster fallback (its merged config is no longer
+# the default one) and dial localhost:8080, found on the real node. The Job's activeDeadlineSeconds bounds a hang.
+k() { kubectl --namespace "$NS" "$@"; }
 log() { printf '%s backup: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 # a JSON string body; the inputs are single-line (helm's toJson escapes newlines)
 jstr() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
