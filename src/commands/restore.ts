@@ -290,8 +290,6 @@ export async function run(ctx: Context): Promise<number> {
   return code;
 }
 
-/** How many archives are written at once. */
-const COPY_PARALLEL = 4;
 
 /** A copy restore's data: each archive into its new PVC through a short-lived pod; a failure removes pods and PVCs. */
 async function copyInAll(
@@ -311,7 +309,8 @@ async function copyInAll(
       if (!t.json) t.ok(`${v.pvc.name}: ${rec.archive} copied in (${rec.bytes} bytes, ${secs(ms)})`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(COPY_PARALLEL, o.volumes.length) }, () => worker().catch((e: unknown) => void (failure ??= e))));
+  // all at once: scheduled together, a role's copy pods spread over the nodes, and its PVCs with them
+  await Promise.all(Array.from({ length: o.volumes.length }, () => worker().catch((e: unknown) => void (failure ??= e))));
   if (failure === undefined) {
     if (!t.json) t.ok(`${o.createdPvcs.length} PVCs created and filled from the archives: ${o.createdPvcs.join(', ')}`);
     return;

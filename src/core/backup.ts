@@ -718,6 +718,10 @@ export function copyPreflight(i: CopyPreflightInput): { message: string; hint: s
   return out;
 }
 
+function copyLabels(release: string, role: Role): Record<string, string> {
+  return { [BACKUP_LABEL.instance]: release, 'app.kubernetes.io/component': COPY_COMPONENT, [BACKUP_LABEL.role]: role, 'app.kubernetes.io/managed-by': 'robustmq-install' };
+}
+
 /** `<release>-copy-<8 hex of the PVC name>`: short, stable, one per PVC. */
 export function copyPodName(release: string, pvc: string): string {
   let h = 0x811c9dc5; // FNV-1a: stable across runs, no crypto needed for a name
@@ -788,7 +792,7 @@ export function copyPod(s: CopyPodSpec) {
     metadata: {
       name: copyPodName(s.release, s.pvc),
       namespace: s.namespace,
-      labels: { [BACKUP_LABEL.instance]: s.release, 'app.kubernetes.io/component': COPY_COMPONENT, 'app.kubernetes.io/managed-by': 'robustmq-install' },
+      labels: copyLabels(s.release, s.role),
       annotations: { 'backup.robustmq.io/pvc': s.pvc },
     },
     spec: {
@@ -800,6 +804,13 @@ export function copyPod(s: CopyPodSpec) {
       // a CLI that died mid-copy leaves the pod; it ends by itself within a day
       activeDeadlineSeconds: 86_400,
       securityContext: copyPodSecurityContext(s.values),
+      // A restore's new PVCs bind where their copy pod lands (WaitForFirstConsumer, local volumes): spread a role's
+      // copy pods over the nodes as its StatefulSet's anti-affinity will want its pods.
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: copyLabels(s.release, s.role) } } }],
+        },
+      },
       ...(secrets.length ? { imagePullSecrets: secrets } : {}),
       containers: [
         {

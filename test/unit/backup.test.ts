@@ -275,7 +275,9 @@ describe('the copy pod', () => {
     expect(p.metadata.name).toBe(copyPodName('rmq', 'data-rmq-robustmq-0'));
     expect(p.metadata.name).toMatch(/^rmq-copy-[0-9a-f]{8}$/);
     expect(copyPodName('rmq', 'data-rmq-robustmq-1')).not.toBe(p.metadata.name);
-    expect(p.metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'rmq', 'app.kubernetes.io/component': 'backup-copy', 'app.kubernetes.io/managed-by': 'robustmq-install' });
+    expect(p.metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'rmq', 'app.kubernetes.io/component': 'backup-copy', 'backup.robustmq.io/role': 'combined', 'app.kubernetes.io/managed-by': 'robustmq-install' });
+    // a role's copy pods spread over the nodes (a restore's PVCs bind where they land)
+    expect(p.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]!.podAffinityTerm).toEqual({ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: p.metadata.labels } });
     const c = p.spec.containers[0]!;
     expect(c.image).toBe('ghcr.io/robustmq/robustmq:v0.4.11');
     expect(c.command).toEqual(['sleep', '86400']);
