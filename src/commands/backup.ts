@@ -34,7 +34,7 @@ import { AbortedError, ExitCode, UserError, usageError } from '../core/errors.js
 import type { K8sObject } from '../core/k8s-types.js';
 import { checkSnapshotSupport, findBackup, listBackups, markBackup, releaseSnapshots, releaseSource, secretData, waitForSnapshots } from '../flows/backup.js';
 import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
-import { copyOut, deleteCopyPods, recordReplicas, startRelease, stopRelease, checkCopySupport, type CopiedVolume, type Stopped } from '../flows/backup-copy.js';
+import { copyOut, deleteCopyPods, eachLimited, recordReplicas, startRelease, stopRelease, checkCopySupport, type CopiedVolume, type Stopped } from '../flows/backup-copy.js';
 import { secs } from '../flows/progress.js';
 import { assertCreatable, assertEmptyDir, createPrivateDir, createSecretFile, removeWritten } from '../shell/files.js';
 
@@ -231,22 +231,12 @@ async function takeCopy(ctx: Context): Promise<number> {
   let downMs = 0;
   try {
     await stopRelease(ctx, kube, o.namespace, o.release, stopped, deadline);
-    const queue = [...src.pvcs];
-    const worker = async () => {
-      for (let p = queue.shift(); p && failure === undefined; p = queue.shift()) {
-        if (ctx.signal.aborted) throw new UserError('interrupted before every volume was copied', { exitCode: ExitCode.aborted });
-        const c = await copyOut(ctx, kube, { release: o.release, namespace: o.namespace, pvc: p.name, role: p.role, readOnly: true, values: src.values }, dirAbs, archiveName(p.name), deadline, written);
-        copied.push(c);
-        if (!t.json) t.ok(`${p.name}: ${archiveName(p.name)} ${sizeText(c.bytes)} (${secs(c.ms)})`);
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(COPY_PARALLEL, src.pvcs.length) }, () =>
-        worker().catch((e: unknown) => {
-          failure ??= e;
-        }),
-      ),
-    );
+    failure = await eachLimited(src.pvcs, COPY_PARALLEL, async (p) => {
+      if (ctx.signal.aborted) throw new UserError('interrupted before every volume was copied', { exitCode: ExitCode.aborted });
+      const c = await copyOut(ctx, kube, { release: o.release, namespace: o.namespace, pvc: p.name, role: p.role, readOnly: true, values: src.values }, dirAbs, archiveName(p.name), deadline, written);
+      copied.push(c);
+      if (!t.json) t.ok(`${p.name}: ${archiveName(p.name)} ${sizeText(c.bytes)} (${secs(c.ms)})`);
+    });
   } catch (e) {
     failure ??= e;
   } finally {

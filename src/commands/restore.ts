@@ -37,7 +37,7 @@ import { plan as makePlan } from '../core/plan.js';
 import { reboundSnapshot, restoredContent, restoredPvc, restoreVolumes } from '../core/restore.js';
 import { isMap, type Values } from '../core/values.js';
 import { findBackup, releaseSnapshots, waitForSnapshots } from '../flows/backup.js';
-import { copyIn, deleteCopyPods } from '../flows/backup-copy.js';
+import { copyIn, deleteCopyPods, eachLimited } from '../flows/backup-copy.js';
 import { secs } from '../flows/progress.js';
 import { gatherFacts, helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
 import { ensureNamespace } from '../flows/credentials.js';
@@ -300,17 +300,12 @@ async function copyInAll(
   const t = ctx.term;
   const opts = ctx.options;
   const deadline = Date.now() + opts.timeoutMs;
-  const queue = [...o.volumes];
-  let failure: unknown;
-  const worker = async () => {
-    for (let v = queue.shift(); v && failure === undefined; v = queue.shift()) {
-      const rec = o.copy.file.volumes.find((x) => x.pvc === v!.pvc.name)!;
-      const ms = await copyIn(ctx, kube, { release: opts.release, namespace: opts.namespace, pvc: v.pvc.name, role: v.pvc.role, readOnly: false, values: o.values }, join(o.copy.dir, rec.archive), deadline);
-      if (!t.json) t.ok(`${v.pvc.name}: ${rec.archive} copied in (${rec.bytes} bytes, ${secs(ms)})`);
-    }
-  };
   // all at once: scheduled together, a role's copy pods spread over the nodes, and its PVCs with them
-  await Promise.all(Array.from({ length: o.volumes.length }, () => worker().catch((e: unknown) => void (failure ??= e))));
+  const failure = await eachLimited(o.volumes, o.volumes.length, async (v) => {
+    const rec = o.copy.file.volumes.find((x) => x.pvc === v.pvc.name)!;
+    const ms = await copyIn(ctx, kube, { release: opts.release, namespace: opts.namespace, pvc: v.pvc.name, role: v.pvc.role, readOnly: false, values: o.values }, join(o.copy.dir, rec.archive), deadline);
+    if (!t.json) t.ok(`${v.pvc.name}: ${rec.archive} copied in (${rec.bytes} bytes, ${secs(ms)})`);
+  });
   if (failure === undefined) {
     if (!t.json) t.ok(`${o.createdPvcs.length} PVCs created and filled from the archives: ${o.createdPvcs.join(', ')}`);
     return;

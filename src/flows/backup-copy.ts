@@ -227,6 +227,17 @@ export async function copyIn(ctx: Context, kube: Kube, spec: CopyPodSpec, archiv
   return Date.now() - t0;
 }
 
+/** Runs fn over items, at most `limit` at once; after the first failure no new item starts. Returns that failure. */
+export async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<unknown> {
+  const queue = [...items];
+  let failure: unknown;
+  const worker = async () => {
+    for (let x = queue.shift(); x !== undefined && failure === undefined; x = queue.shift()) await fn(x);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => worker().catch((e: unknown) => void (failure ??= e))));
+  return failure;
+}
+
 function lastLine(s: string): string {
   return s.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
 }
