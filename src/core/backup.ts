@@ -832,6 +832,19 @@ export function copyPod(s: CopyPodSpec) {
 export const TAR_OUT = ['tar', '-C', COPY_MOUNT, '--numeric-owner', '-cf', '-', '.'];
 export const TAR_IN = ['tar', '-C', COPY_MOUNT, '--no-same-owner', '--no-overwrite-dir', '-xf', '-'];
 
+/**
+ * Whether `tar -x` into a volume succeeded. As the pod's non-root user, tar cannot set the mode and times of the
+ * volume's root directory when the volume plugin made it root's (local-path: a 0777 directory owned by root): it says
+ * so about `.` and exits 2 after extracting everything else. Those lines alone are success; any other error is not.
+ */
+export function tarInSucceeded(exitCode: number, stderr: string): boolean {
+  if (exitCode === 0) return true;
+  if (exitCode !== 2) return false;
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const harmless = (l: string) => /^tar: \.\/?: Cannot (utime|change mode|change ownership)/.test(l) || /^tar: Exiting with failure status due to previous errors$/.test(l) || /^command terminated with exit code 2$/.test(l);
+  return lines.some((l) => l.startsWith('tar: .')) && lines.every(harmless);
+}
+
 /** The server pods of a release (never hook, test or copy pods): the selector a stopped release has none of. */
 export function serverPodSelector(release: string): string {
   return `${BACKUP_LABEL.instance}=${release},app.kubernetes.io/component in (combined,meta,broker,engine)`;

@@ -15,6 +15,7 @@ import {
   serverPodSelector,
   TAR_IN,
   TAR_OUT,
+  tarInSucceeded,
   type CopyPodSpec,
   type PlannedPvc,
 } from '../core/backup.js';
@@ -218,7 +219,7 @@ export async function copyIn(ctx: Context, kube: Kube, spec: CopyPodSpec, archiv
   } finally {
     closeFd(fd);
   }
-  if (r.exitCode !== 0) {
+  if (!tarInSucceeded(r.exitCode, r.stderr)) {
     if (ctx.signal.aborted) throw new UserError(`interrupted while copying ${spec.pvc} back`, { exitCode: ExitCode.aborted });
     throw new UserError(`copying ${archiveAbs} into ${spec.pvc} (pod ${pod}) failed: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`, { exitCode: ExitCode.error, hint: `kubectl exec -i -n ${spec.namespace} ${pod} -- ${TAR_IN.join(' ')} is what ran` });
   }

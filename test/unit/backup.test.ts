@@ -14,6 +14,7 @@ import {
   serverPodSelector,
   TAR_IN,
   TAR_OUT,
+  tarInSucceeded,
   BACKUP_FILE_MODE,
   BACKUP_FILE_VERSION,
   type BackupMeta,
@@ -302,6 +303,15 @@ describe('the copy pod', () => {
     expect(serverImage({ ...values, global: { imageRegistry: 'mirror.local:5000' } }).image).toBe('mirror.local:5000/robustmq/robustmq:v0.4.11');
     expect(serverImage({ image: { ...values.image, digest: `sha256:${'b'.repeat(64)}` } }).image).toBe(`ghcr.io/robustmq/robustmq@sha256:${'b'.repeat(64)}`);
     expect(serverImage({ image: { repository: 'robustmq', tag: 'dev' } })).toEqual({ image: 'robustmq:dev', pullPolicy: 'IfNotPresent' });
+  });
+
+  it('takes tar -x as done when only the volume root’s mode and times could not be set (root-owned local-path directory)', () => {
+    const root = 'tar: .: Cannot utime: Operation not permitted\ntar: .: Cannot change mode to rwxr-xr-x: Operation not permitted\ntar: Exiting with failure status due to previous errors\ncommand terminated with exit code 2\n';
+    expect(tarInSucceeded(0, '')).toBe(true);
+    expect(tarInSucceeded(2, root)).toBe(true);
+    expect(tarInSucceeded(2, `${root}tar: ./a/f: Cannot open: Permission denied\n`)).toBe(false);
+    expect(tarInSucceeded(2, 'tar: Unexpected EOF in archive\ntar: Exiting with failure status due to previous errors\n')).toBe(false);
+    expect(tarInSucceeded(1, root)).toBe(false);
   });
 
   it('tar streams the whole volume out and back in without chown', () => {
