@@ -243,9 +243,10 @@ async function takeCopy(ctx: Context): Promise<number> {
     // whatever happened after the scale-down: no copy pod left, the recorded replicas back
     const podErr = await deleteCopyPods(kube, o.namespace, o.release);
     if (podErr) t.warn(podErr);
-    downMs = Date.now() - t0;
     // its own --timeout: the start is waited for as long as an install would be
     const startProblems = await startRelease(ctx, kube, o.namespace, stopped, Date.now() + o.timeoutMs);
+    // down from the scale-down until every pod is Ready again
+    downMs = Date.now() - t0;
     if (startProblems.length) {
       for (const p of startProblems) t.line(t.style('red', `✖ ${p}`));
       if (failure === undefined) failure = new UserError(startProblems[0]!, { exitCode: ExitCode.health, hint: `the copy itself ${copied.length === src.pvcs.length ? 'finished' : 'did not finish'}; check the release: robustmq-install status${nsFlags(ctx)}` });
@@ -271,7 +272,7 @@ async function takeCopy(ctx: Context): Promise<number> {
       if (t.json) {
         t.writeJson({ ok: true, id, method: 'copy', release: o.release, namespace: o.namespace, dir: dirAbs, downSeconds: Math.round(downMs / 1000), volumes: volumes.map((v) => ({ pvc: v.pvc, archive: v.archive, bytes: v.bytes, sha256: v.sha256 })) });
       } else {
-        t.ok(`backup ${id}: ${volumes.length} volumes, ${sizeText(total)} in ${dirAbs} (release down ${secs(downMs)})`);
+        t.ok(`backup ${id}: ${volumes.length} volumes, ${sizeText(total)} in ${dirAbs} (the release was down ${secs(downMs)}: stop, copy, start)`);
         t.ok(`wrote ${join(dirAbs, COPY_MANIFEST)} (mode 0600)`);
         t.warn(BACKUP_FILE_WARNING);
         t.line(`  restore (after uninstall --delete-data, or in a new cluster): robustmq-install restore --from ${dirPath}${nsFlags(ctx)}`);
