@@ -54,7 +54,9 @@ export interface Options {
   snapshotClass?: string;
   /** backup: where the backup file goes (default ./robustmq-backup-<id>.json) */
   file?: string;
-  /** restore: the backup file */
+  /** backup: copy the stopped release's volumes into this directory instead of snapshots */
+  copy?: string;
+  /** restore: the backup file, or the directory of a copy backup */
   from?: string;
   version: boolean;
   help: boolean;
@@ -101,7 +103,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'out-dir', type: 'string', key: 'outDir', arg: 'DIR', help: 'render: directory for values.yaml and manifests.yaml', only: ['render'] },
   { name: 'snapshot-class', type: 'string', key: 'snapshotClass', arg: 'NAME', help: 'backup: VolumeSnapshotClass (default: the one marked default for the volumes’ driver)', only: ['backup'] },
   { name: 'file', type: 'string', key: 'file', arg: 'FILE', help: 'backup: where the backup file goes (default ./robustmq-backup-<id>.json; it holds the credentials)', only: ['backup'] },
-  { name: 'from', type: 'string', key: 'from', arg: 'FILE', help: 'restore: the backup file (needed after the namespace or the credentials Secret is gone)', only: ['restore'] },
+  { name: 'copy', type: 'string', key: 'copy', arg: 'DIR', help: 'backup: without CSI snapshots: stop the release, copy each volume into DIR (new or empty), start it again', only: ['backup'] },
+  { name: 'from', type: 'string', key: 'from', arg: 'FILE|DIR', help: 'restore: the backup file (needed after the namespace or the credentials Secret is gone), or a backup --copy directory', only: ['restore'] },
   { name: 'version', type: 'boolean', key: 'version', help: 'print the version' },
   { name: 'help', short: 'h', type: 'boolean', key: 'help', help: 'this help' },
 ];
@@ -296,7 +299,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (command === 'backup') checkBackupArgs(positionals, given);
   if (command === 'restore') {
-    if (positionals[0] === undefined && !options.from) throw usageError('restore needs a backup ID or --from FILE', USAGE_HINTS.restore);
+    if (positionals[0] === undefined && !options.from) throw usageError('restore needs a backup ID or --from FILE|DIR', USAGE_HINTS.restore);
     if (positionals[0] !== undefined && !BACKUP_ID.test(positionals[0])) throw usageError(`${JSON.stringify(positionals[0])} is not a backup ID`, 'IDs look like robustmq-20260102-030405: robustmq-install backup list shows them');
   }
   if (command === 'rollback' && positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0])) {
@@ -318,15 +321,19 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 
 const USAGE_HINTS: Partial<Record<CommandName, string>> = {
   rollback: 'usage: robustmq-install rollback [REVISION]',
-  backup: 'usage: robustmq-install backup | backup list | backup delete ID',
-  restore: 'usage: robustmq-install restore ID | restore --from FILE',
+  backup: 'usage: robustmq-install backup | backup --copy DIR | backup list | backup delete ID',
+  restore: 'usage: robustmq-install restore ID | restore --from FILE|DIR',
 };
 /** `<release>-<YYYYMMDD>-<HHMMSS>` (src/core/backup.ts backupId) */
 const BACKUP_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?-\d{8}-\d{6}$/;
 
 function checkBackupArgs(positionals: string[], given: Set<string>): void {
   const [sub, id] = positionals;
-  if (sub === undefined) return;
+  if (sub === undefined) {
+    // a copy needs no snapshot class, and its backup.json lives in DIR
+    for (const f of ['snapshot-class', 'file']) if (given.has('copy') && given.has(f)) throw usageError(`--${f} does not apply to backup --copy`, `--copy DIR copies the files (no snapshots) and writes DIR/backup.json; drop --${f}`);
+    return;
+  }
   if (sub !== 'list' && sub !== 'delete') {
     throw usageError(`unknown backup action ${JSON.stringify(sub)}`, `${USAGE_HINTS.backup}${closest(sub, ['list', 'delete']) ? ` (did you mean ${closest(sub, ['list', 'delete'])}?)` : ''}`);
   }
@@ -335,7 +342,7 @@ function checkBackupArgs(positionals: string[], given: Set<string>): void {
     if (id === undefined) throw usageError('backup delete needs the backup ID', 'robustmq-install backup list shows them');
     if (!BACKUP_ID.test(id)) throw usageError(`${JSON.stringify(id)} is not a backup ID`, 'IDs look like robustmq-20260102-030405: robustmq-install backup list shows them');
   }
-  for (const f of ['snapshot-class', 'file']) if (given.has(f)) throw usageError(`--${f} does not apply to backup ${sub}`, 'it is for taking a backup: robustmq-install backup');
+  for (const f of ['snapshot-class', 'file', 'copy']) if (given.has(f)) throw usageError(`--${f} does not apply to backup ${sub}`, 'it is for taking a backup: robustmq-install backup');
 }
 
 function unknownCommand(word: string) {
@@ -351,8 +358,8 @@ export function helpText(command?: CommandName): string {
     rollback: 'rollback [REVISION] [flags]           without REVISION: a picker over helm history',
     status: 'status [-o json]                       release, pods per role, services, Raft leaders',
     uninstall: 'uninstall [--delete-data] [flags]     keeps PVCs and the credentials Secret unless --delete-data',
-    backup: 'backup [list | delete ID] [flags]      CSI VolumeSnapshots of every data volume, and a local backup file',
-    restore: 'restore ID | --from FILE [flags]      volumes from a backup, then install with its values',
+    backup: 'backup [list | delete ID | --copy DIR] CSI VolumeSnapshots of every data volume and a local backup file; --copy: a stopped copy',
+    restore: 'restore ID | --from FILE|DIR [flags]  volumes from a backup, then install with its values',
     render: 'render --out-dir DIR [flags]          writes DIR/values.yaml and DIR/manifests.yaml, no cluster',
     preflight: 'preflight [flags]                      the checks only',
     presets: 'presets                                a table of the presets',

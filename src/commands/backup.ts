@@ -6,7 +6,7 @@
 //
 // Consistency: the snapshots are taken while the cluster runs, so each volume is crash-consistent on its own and the
 // set is as consistent as the moments the driver cut them (README: Backup and restore).
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import {
   authSecretName,
@@ -16,7 +16,11 @@ import {
   BACKUP_FILE_MODE,
   BACKUP_FILE_WARNING,
   createdAtText,
+  archiveName,
+  COPY_MANIFEST,
   makeBackupFile,
+  makeCopyBackupFile,
+  type CopyFileVolume,
   replicasOf,
   serializeBackupFile,
   snapshotName,
@@ -30,12 +34,15 @@ import { AbortedError, ExitCode, UserError, usageError } from '../core/errors.js
 import type { K8sObject } from '../core/k8s-types.js';
 import { checkSnapshotSupport, findBackup, listBackups, markBackup, releaseSnapshots, releaseSource, secretData, waitForSnapshots } from '../flows/backup.js';
 import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
-import { assertCreatable, createSecretFile } from '../shell/files.js';
+import { copyOut, deleteCopyPods, eachLimited, recordReplicas, startRelease, stopRelease, checkCopySupport, type CopiedVolume, type Stopped } from '../flows/backup-copy.js';
+import { secs } from '../flows/progress.js';
+import { assertCreatable, assertEmptyDir, createPrivateDir, createSecretFile, removeWritten } from '../shell/files.js';
 
 export async function run(ctx: Context): Promise<number> {
   const [action, id] = ctx.args.positionals;
   if (action === 'list') return list(ctx);
   if (action === 'delete') return remove(ctx, id!);
+  if (ctx.options.copy !== undefined) return takeCopy(ctx);
   return take(ctx);
 }
 
@@ -160,6 +167,141 @@ async function take(ctx: Context): Promise<number> {
     t.line(`  after the namespace is gone:        robustmq-install restore --from ${filePath}${nsFlags(ctx)}`);
   }
   return ExitCode.ok;
+}
+
+/** How many volumes are copied at once: the release is down for the whole copy, but a node's disk is shared. */
+const COPY_PARALLEL = 4;
+
+/**
+ * `backup --copy DIR`, for clusters without CSI snapshots: checks first (nothing changes), a confirm that says the
+ * cluster goes down, the StatefulSets scaled to 0, one short-lived pod per PVC streaming `tar -cf -` into
+ * DIR/<pvc>.tar, DIR/backup.json (0600, with the credentials), and the recorded replicas back, whatever happened.
+ */
+async function takeCopy(ctx: Context): Promise<number> {
+  const o = ctx.options;
+  const t = ctx.term;
+  const dirPath = o.copy!;
+  const dirAbs = isAbsolute(dirPath) ? dirPath : resolve(ctx.cwd, dirPath);
+  // refused before the cluster is asked anything: an earlier backup is never overwritten
+  const dirExists = assertEmptyDir(dirPath, dirAbs, 'backup directory');
+  const { helm, facts } = await helmAndReachableCluster(ctx);
+  const kube = kubeOf(ctx);
+  const now = ctx.now?.() ?? new Date();
+  const src = await releaseSource(ctx, helm, o.release, o.namespace);
+  const id = backupId(o.release, now);
+  const secretName = authSecretName(o.release, src.values);
+  const secret = await secretData(kube, o.namespace, secretName);
+  const pre = await checkCopySupport(kube, { namespace: o.namespace, release: o.release, pvcs: src.pvcs, secretName, secretFound: secret !== undefined });
+  if (pre.problems.length) {
+    const [first, ...rest] = pre.problems;
+    throw new UserError(first!.message, { exitCode: ExitCode.preflight, hint: [first!.hint, ...rest.map((r) => `also: ${r.message}`)].join('; ') });
+  }
+  const statefulSets = [...new Set(src.pvcs.map((p) => p.statefulSet))];
+  const what = `release ${o.release} in namespace ${o.namespace}${facts.context ? ` (context ${facts.context})` : ''}`;
+  if (!o.yes) {
+    if (!t.interactive) throw usageError(`backup --copy stops ${what} for the copy: it needs --yes without a terminal`, 'add --yes to confirm the downtime');
+    const pr = await t.prompts();
+    t.line(t.style('bold', `Backup ${id} by copy`) + `: ${src.pvcs.length} volume${src.pvcs.length > 1 ? 's' : ''} (${src.pvcs.map((p) => p.name).join(', ')}) into ${dirPath}`);
+    t.line(t.style('red', `The cluster goes DOWN: ${what} is scaled to 0 (${statefulSets.join(', ')}) while the files are copied, then started again. MQTT clients are disconnected.`));
+    if (!(await pr.confirm({ message: `Stop ${o.release} and copy its volumes?`, default: false }, t.promptContext))) throw new AbortedError('not confirmed');
+  }
+  const meta: BackupMeta & { values: typeof src.values } = {
+    id,
+    origin: 'cli',
+    release: o.release,
+    namespace: o.namespace,
+    name: src.name,
+    chartVersion: src.chartVersion,
+    appVersion: src.appVersion,
+    topology: topologyOf(src.values),
+    replicas: replicasOf(src.values),
+    pvcCount: src.pvcs.length,
+    createdAt: createdAtText(now),
+    values: src.values,
+  };
+  const stopped: Stopped = await recordReplicas(kube, o.namespace, statefulSets);
+  createPrivateDir(dirPath, dirAbs, dirExists, 'backup directory');
+  if (!t.json) t.line(`${t.style('bold', `Backup ${id}`)} by copy: ${src.pvcs.length} volumes of ${what} into ${dirAbs}; the release is stopped for the copy`);
+
+  const t0 = Date.now();
+  const deadline = t0 + o.timeoutMs;
+  const written: string[] = [];
+  const copied: CopiedVolume[] = [];
+  let failure: unknown;
+  let downMs = 0;
+  try {
+    await stopRelease(ctx, kube, o.namespace, o.release, stopped, deadline);
+    failure = await eachLimited(src.pvcs, COPY_PARALLEL, async (p) => {
+      if (ctx.signal.aborted) throw new UserError('interrupted before every volume was copied', { exitCode: ExitCode.aborted });
+      const c = await copyOut(ctx, kube, { release: o.release, namespace: o.namespace, pvc: p.name, role: p.role, readOnly: true, values: src.values }, dirAbs, archiveName(p.name), deadline, written);
+      copied.push(c);
+      if (!t.json) t.ok(`${p.name}: ${archiveName(p.name)} ${sizeText(c.bytes)} (${secs(c.ms)})`);
+    });
+  } catch (e) {
+    failure ??= e;
+  } finally {
+    // whatever happened after the scale-down: no copy pod left, the recorded replicas back
+    const podErr = await deleteCopyPods(kube, o.namespace, o.release);
+    if (podErr) t.warn(podErr);
+    // its own --timeout: the start is waited for as long as an install would be
+    const startProblems = await startRelease(ctx, kube, o.namespace, stopped, Date.now() + o.timeoutMs);
+    // down from the scale-down until every pod is Ready again
+    downMs = Date.now() - t0;
+    if (startProblems.length) {
+      for (const p of startProblems) t.line(t.style('red', `✖ ${p}`));
+      if (failure === undefined) failure = new UserError(startProblems[0]!, { exitCode: ExitCode.health, hint: `the copy itself ${copied.length === src.pvcs.length ? 'finished' : 'did not finish'}; check the release: robustmq-install status${nsFlags(ctx)}` });
+      else t.warn(`and the release did not come back: ${startProblems[0]}`);
+    }
+  }
+
+  const complete = copied.length === src.pvcs.length;
+  if (complete) {
+    const byPvc = new Map(copied.map((c) => [c.pvc, c]));
+    const volumes: CopyFileVolume[] = src.pvcs.map((p) => {
+      const pvc = pre.pvcs.get(p.name);
+      const c = byPvc.get(p.name)!;
+      const accessModes = (pvc?.spec as { accessModes?: string[] } | undefined)?.accessModes;
+      return { pvc: p.name, role: p.role, ordinal: p.ordinal, size: pvc?.spec?.resources?.requests?.storage ?? p.size, storageClass: pvc?.spec?.storageClassName ?? '', accessModes: accessModes?.length ? accessModes : ['ReadWriteOnce'], archive: c.archive, sha256: c.sha256, bytes: c.bytes };
+    });
+    const file = makeCopyBackupFile(meta, volumes, { secretName, data: secret! });
+    const manifest = join(dirPath, COPY_MANIFEST);
+    createSecretFile(manifest, join(dirAbs, COPY_MANIFEST), serializeBackupFile(file), 'backup file');
+    written.push(join(dirAbs, COPY_MANIFEST));
+    if (failure === undefined) {
+      const total = copied.reduce((n, c) => n + c.bytes, 0);
+      if (t.json) {
+        t.writeJson({ ok: true, id, method: 'copy', release: o.release, namespace: o.namespace, dir: dirAbs, downSeconds: Math.round(downMs / 1000), volumes: volumes.map((v) => ({ pvc: v.pvc, archive: v.archive, bytes: v.bytes, sha256: v.sha256 })) });
+      } else {
+        t.ok(`backup ${id}: ${volumes.length} volumes, ${sizeText(total)} in ${dirAbs} (the release was down ${secs(downMs)}: stop, copy, start)`);
+        t.ok(`wrote ${join(dirAbs, COPY_MANIFEST)} (mode 0600)`);
+        t.warn(BACKUP_FILE_WARNING);
+        t.line(`  restore (after uninstall --delete-data, or in a new cluster): robustmq-install restore --from ${dirPath}${nsFlags(ctx)}`);
+      }
+      return ExitCode.ok;
+    }
+    // the copy is whole, only the start failed: the backup is kept and said so
+    t.warn(`the backup itself is complete: ${join(dirAbs, COPY_MANIFEST)}`);
+    throw failure;
+  }
+  // an incomplete copy is no backup: remove what this run wrote (never anything else)
+  removeWritten(written, dirExists ? undefined : dirAbs);
+  if (failure instanceof UserError) {
+    const hint = failure.hint ? `${failure.hint}; ` : '';
+    throw new UserError(failure.message, { exitCode: failure.exitCode, hint: `${hint}nothing was kept in ${basename(dirAbs)}; the release was started again` });
+  }
+  throw failure;
+}
+
+function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
 function nsFlags(ctx: Context): string {

@@ -6,12 +6,14 @@
 // watched and checked as install is. A failed restore leaves its debug bundle and removes the release and the PVCs it
 // made, so a retry starts from the same place; the snapshots (the backup) are never touched.
 import { randomBytes } from 'node:crypto';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { bundledChartInfo } from '../chart-info.js';
 import type { Context } from '../context.js';
 import {
+  accessText,
   authSecretName,
   BACKUP_ANNOTATION,
+  COPY_MANIFEST,
   parseBackupFile,
   plannedPvcs,
   replicasOf,
@@ -20,8 +22,10 @@ import {
   restoreRefusals,
   SNAPSHOT_CRDS,
   topologyOf,
+  type AnyBackupFile,
   type BackupFile,
   type BackupSummary,
+  type CopyBackupFile,
   type Replicas,
   type Topology,
 } from '../core/backup.js';
@@ -33,13 +37,15 @@ import { plan as makePlan } from '../core/plan.js';
 import { reboundSnapshot, restoredContent, restoredPvc, restoreVolumes } from '../core/restore.js';
 import { isMap, type Values } from '../core/values.js';
 import { findBackup, releaseSnapshots, waitForSnapshots } from '../flows/backup.js';
+import { copyIn, deleteCopyPods, eachLimited } from '../flows/backup-copy.js';
+import { secs } from '../flows/progress.js';
 import { gatherFacts, helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
 import { ensureNamespace } from '../flows/credentials.js';
 import { assertNoProblems } from '../flows/plan-report.js';
 import { releaseStatus } from '../flows/release.js';
 import { resolveChartOption } from '../inputs/chart-source.js';
 import { planInput } from '../inputs/plan-input.js';
-import { assertReplaceable, readInputFile, writeSafely } from '../shell/files.js';
+import { assertReplaceable, fileDigest, isDirectory, readInputFile, writeSafely } from '../shell/files.js';
 import { run as runHelm } from '../shell/helm.js';
 import type { Kube } from '../shell/kube.js';
 
@@ -58,13 +64,39 @@ interface Source {
   snapshots: { pvc: string; name: string; restoreSize?: string }[];
   inCluster?: BackupSummary;
   file?: BackupFile;
+  /** a `backup --copy` directory: its backup.json and where the archives are */
+  copy?: { file: CopyBackupFile; dir: string };
 }
 
-function readFileSource(ctx: Context, path: string): BackupFile {
-  const abs = isAbsolute(path) ? path : resolve(ctx.cwd, path);
+/** --from: a backup file, or a `backup --copy` directory (its backup.json; the archives next to it). */
+function readFileSource(ctx: Context, path: string): { file: AnyBackupFile; dir: string } {
+  const given = isAbsolute(path) ? path : resolve(ctx.cwd, path);
+  const asDir = isDirectory(given);
+  const abs = asDir ? join(given, COPY_MANIFEST) : given;
+  const shown = asDir ? join(path, COPY_MANIFEST) : path;
   // values of a large split cluster and the credentials fit well under 4 MiB
-  const text = readInputFile(abs, { what: 'backup file', shown: path, maxBytes: 4 * 1024 * 1024, hint: 'pass the file `robustmq-install backup` wrote' });
-  return parseBackupFile(text, `backup file ${path}`);
+  const text = readInputFile(abs, { what: 'backup file', shown, maxBytes: 4 * 1024 * 1024, hint: asDir ? `${path} is not a backup --copy directory (no ${COPY_MANIFEST})` : 'pass the file `robustmq-install backup` wrote' });
+  const file = parseBackupFile(text, `backup file ${shown}`);
+  if (asDir && file.method !== 'copy') throw usageError(`${shown} is a snapshot backup file, not a copy`, `pass the file itself: restore --from ${shown}`);
+  return { file, dir: dirname(abs) };
+}
+
+/** Every archive of a copy backup is there and has the recorded sha256, before anything is created. */
+async function verifyArchives(ctx: Context, copy: { file: CopyBackupFile; dir: string }): Promise<void> {
+  const t0 = Date.now();
+  for (const v of copy.file.volumes) {
+    const abs = join(copy.dir, v.archive);
+    let d: { sha256: string; bytes: number };
+    try {
+      d = await fileDigest(abs);
+    } catch (e) {
+      throw usageError(`archive ${abs} of ${v.pvc} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'the backup directory is incomplete; use another backup');
+    }
+    if (d.sha256 !== v.sha256 || d.bytes !== v.bytes) {
+      throw usageError(`archive ${abs} of ${v.pvc} is damaged: sha256 ${d.sha256.slice(0, 12)}… (${d.bytes} bytes), the backup recorded ${v.sha256.slice(0, 12)}… (${v.bytes} bytes)`, 'nothing was created; restore from an intact copy of the backup directory');
+    }
+  }
+  if (!ctx.term.json) ctx.term.ok(`${copy.file.volumes.length} archives match their sha256 (${secs(Date.now() - t0)})`);
 }
 
 function storedValues(b: BackupSummary, snapshots: { metadata: { annotations?: Record<string, string> } }[]): Values {
@@ -81,22 +113,42 @@ function storedValues(b: BackupSummary, snapshots: { metadata: { annotations?: R
 export async function run(ctx: Context): Promise<number> {
   const o = ctx.options;
   const t = ctx.term;
-  const file = o.from ? readFileSource(ctx, o.from) : undefined;
-  const wantedId = ctx.args.positionals[0] ?? file!.id;
-  if (file && wantedId !== file.id) throw usageError(`backup file ${o.from} is of backup ${file.id}, not ${wantedId}`, `restore ${file.id} --from ${o.from}, or drop the ID`);
+  const loaded = o.from ? readFileSource(ctx, o.from) : undefined;
+  const anyFile = loaded?.file;
+  const file = anyFile?.method === 'snapshot' ? anyFile : undefined;
+  const copy = anyFile?.method === 'copy' ? { file: anyFile, dir: loaded!.dir } : undefined;
+  const wantedId = ctx.args.positionals[0] ?? anyFile!.id;
+  if (anyFile && wantedId !== anyFile.id) throw usageError(`backup file ${o.from} is of backup ${anyFile.id}, not ${wantedId}`, `restore ${anyFile.id} --from ${o.from}, or drop the ID`);
+  if (copy) await verifyArchives(ctx, copy);
 
   const { helm, facts } = await helmAndReachableCluster(ctx);
   const kube = kubeOf(ctx);
-  const crds = await kube.crdNames();
+  const crds = copy ? new Set<string>(SNAPSHOT_CRDS) : await kube.crdNames();
   const missingCrds = SNAPSHOT_CRDS.filter((c) => !crds.has(c));
   if (missingCrds.length) {
     throw new UserError(`this cluster does not serve the VolumeSnapshot API (${missingCrds.join(', ')} missing)`, { exitCode: ExitCode.preflight, hint: 'a snapshot backup restores only where its CSI driver and snapshot controller run' });
   }
 
   // 1. the backup
-  const inCluster = facts.namespaceExists === false ? undefined : await findBackup(kube, o.namespace, o.release, wantedId);
+  const inCluster = facts.namespaceExists === false || copy ? undefined : await findBackup(kube, o.namespace, o.release, wantedId);
   let src: Source;
-  if (inCluster) {
+  if (copy) {
+    const f = copy.file;
+    src = {
+      id: f.id,
+      release: f.release,
+      namespace: f.namespace,
+      topology: f.topology,
+      replicas: f.replicas,
+      values: f.values,
+      chartVersion: f.chart.version,
+      appVersion: f.appVersion,
+      createdAt: f.createdAt,
+      // restoreVolumes pairs the planned PVCs with these by PVC name
+      snapshots: f.volumes.map((v) => ({ pvc: v.pvc, name: v.archive })),
+      copy,
+    };
+  } else if (inCluster) {
     const b = inCluster.backup;
     if (!b.usable) throw new UserError(`backup ${b.id} is ${b.status}${b.failure ? ` (${b.failure})` : ''}: it cannot be restored`, { exitCode: ExitCode.preflight, hint: 'robustmq-install backup list shows the usable ones' });
     src = {
@@ -160,21 +212,25 @@ export async function run(ctx: Context): Promise<number> {
   // 4. the credentials: the Secret still in the namespace, or the one in the backup file
   const secretName = (isMap(p.overlay.auth) && typeof p.overlay.auth.existingSecret === 'string' && p.overlay.auth.existingSecret) || authSecretName(o.release, values);
   const secretExists = facts.namespaceExists !== false && (await kube.getObject('secret', secretName, o.namespace)) !== undefined;
-  if (!secretExists && !file) {
+  if (!secretExists && !anyFile) {
     throw new UserError(`the credentials Secret ${secretName} is gone from ${o.namespace}, and the snapshots do not hold it`, {
       exitCode: ExitCode.preflight,
       hint: `pass the backup file: robustmq-install restore ${src.id} --from robustmq-backup-${src.id}.json (or recreate Secret ${secretName} with the passwords of that time)`,
     });
   }
-  const access = await kube.accessReviews(restoreAccessChecks(o.namespace, !src.inCluster, !secretExists)).catch(() => []);
-  const denied = access.filter((a) => !a.allowed).map((a) => `${a.verb} ${a.resource}`);
-  if (denied.length) throw new UserError(`your credentials may not ${denied.join(', ')}`, { exitCode: ExitCode.preflight, hint: 'a restore creates the PVCs from snapshots (and, from a file, cluster-scoped VolumeSnapshotContents): ask for those permissions' });
+  const access = await kube.accessReviews(restoreAccessChecks(o.namespace, !src.inCluster, !secretExists, copy !== undefined)).catch(() => []);
+  const denied = access.filter((a) => !a.allowed).map(accessText);
+  if (denied.length) {
+    const why = copy ? 'a copy restore creates the PVCs and a pod per PVC that tar is exec’d in' : 'a restore creates the PVCs from snapshots (and, from a file, cluster-scoped VolumeSnapshotContents)';
+    throw new UserError(`your credentials may not ${denied.join(', ')}`, { exitCode: ExitCode.preflight, hint: `${why}: ask for those permissions` });
+  }
   assertReplaceable(ctx, o.valuesOut, 'overlay');
   const installVersion = chart.version ?? (chart.localDir ? bundledChartInfo(chart.localDir).version : undefined);
   if (!t.json) {
     t.line(t.style('bold', `Restore ${src.id}`) + ` (taken ${src.createdAt}, chart ${src.chartVersion}, RobustMQ ${src.appVersion})`);
     t.line(`  into release ${o.release} in ${o.namespace}${facts.context ? ` (context ${facts.context})` : ''}: ${src.topology}, ${replicasSummary(src.topology, src.replicas)}`);
-    t.line(`  ${planned.length} PVCs from ${src.inCluster ? 'the snapshots in the namespace' : `the retained snapshot contents named in ${o.from}`}; credentials from ${secretExists ? `Secret ${secretName} (still there)` : o.from}`);
+    const from = copy ? `the archives in ${copy.dir} (copied in before the install)` : src.inCluster ? 'the snapshots in the namespace' : `the retained snapshot contents named in ${o.from}`;
+    t.line(`  ${planned.length} PVCs from ${from}; credentials from ${secretExists ? `Secret ${secretName} (still there)` : o.from}`);
     if (installVersion && src.chartVersion && installVersion !== src.chartVersion) t.warn(`the backup was taken with chart ${src.chartVersion}; installing with chart ${installVersion} (${chart.display})`);
   }
 
@@ -192,7 +248,7 @@ export async function run(ctx: Context): Promise<number> {
   // 6. namespace, snapshots bound again (file only), Secret, PVCs
   const createdPvcs: string[] = [];
   if ((await ensureNamespace(ctx, kube, o.namespace)) === 'created' && !t.json) t.ok(`namespace ${o.namespace} created`);
-  if (!src.inCluster) await rebind(ctx, kube, src.file!);
+  if (!src.inCluster && !copy) await rebind(ctx, kube, src.file!);
   if (ctx.signal.aborted) throw new AbortedError('interrupted before any PVC was created');
   if (!secretExists) {
     const r = await kube.create({
@@ -200,21 +256,23 @@ export async function run(ctx: Context): Promise<number> {
       kind: 'Secret',
       metadata: { name: secretName, namespace: o.namespace, labels: { 'app.kubernetes.io/name': 'robustmq', 'app.kubernetes.io/instance': o.release, 'app.kubernetes.io/managed-by': 'robustmq-install' } },
       type: 'Opaque',
-      data: file!.credentials.data,
+      data: anyFile!.credentials.data,
     });
     if (r.exitCode !== 0) throw new UserError(`could not create Secret ${secretName}: ${r.stderr.trim()}`, { exitCode: ExitCode.error });
     if (!t.json) t.ok(`Secret ${secretName} restored from ${o.from} (values never printed)`);
   }
-  const snaps = src.inCluster ? src.snapshots : await currentSnapshotSizes(kube, o.namespace, o.release, src);
-  for (const v of restoreVolumes(o.release, values, snaps)) {
-    const r = await kube.create(restoredPvc(o.release, o.namespace, values, v));
+  const snaps = src.inCluster || copy ? src.snapshots : await currentSnapshotSizes(kube, o.namespace, o.release, src);
+  const volumes = restoreVolumes(o.release, values, snaps);
+  for (const v of volumes) {
+    const r = await kube.create(restoredPvc(o.release, o.namespace, values, v, copy?.file.volumes.find((x) => x.pvc === v.pvc.name)));
     if (r.exitCode !== 0) {
       await cleanup(ctx, kube, { release: undefined, pvcs: createdPvcs, helmPath: helm.path, helmMajor: helm.major });
       throw new UserError(`could not create PVC ${v.pvc.name}: ${r.stderr.trim()}`, { exitCode: ExitCode.error, hint: 'the PVCs made so far were removed; fix the cause and restore again' });
     }
     createdPvcs.push(v.pvc.name);
   }
-  if (!t.json) t.ok(`${createdPvcs.length} PVCs created from the snapshots: ${createdPvcs.join(', ')}`);
+  if (copy) await copyInAll(ctx, kube, { copy, volumes, values, createdPvcs, helm });
+  else if (!t.json) t.ok(`${createdPvcs.length} PVCs created from the snapshots: ${createdPvcs.join(', ')}`);
 
   // 7. install with the stored values, watched and checked as install is
   const bak = await writeSafely(ctx, o.valuesOut, p.overlayYaml, 'overlay');
@@ -230,6 +288,33 @@ export async function run(ctx: Context): Promise<number> {
   }
   if (!t.json) t.ok(`restored ${src.id} into release ${o.release}`);
   return code;
+}
+
+
+/** A copy restore's data: each archive into its new PVC through a short-lived pod; a failure removes pods and PVCs. */
+async function copyInAll(
+  ctx: Context,
+  kube: Kube,
+  o: { copy: { file: CopyBackupFile; dir: string }; volumes: ReturnType<typeof restoreVolumes>; values: Values; createdPvcs: string[]; helm: { path: string; major: 3 | 4 } },
+): Promise<void> {
+  const t = ctx.term;
+  const opts = ctx.options;
+  const deadline = Date.now() + opts.timeoutMs;
+  // all at once: scheduled together, a role's copy pods spread over the nodes, and its PVCs with them
+  const failure = await eachLimited(o.volumes, o.volumes.length, async (v) => {
+    const rec = o.copy.file.volumes.find((x) => x.pvc === v.pvc.name)!;
+    const ms = await copyIn(ctx, kube, { release: opts.release, namespace: opts.namespace, pvc: v.pvc.name, role: v.pvc.role, readOnly: false, values: o.values }, join(o.copy.dir, rec.archive), deadline);
+    if (!t.json) t.ok(`${v.pvc.name}: ${rec.archive} copied in (${rec.bytes} bytes, ${secs(ms)})`);
+  });
+  if (failure === undefined) {
+    if (!t.json) t.ok(`${o.createdPvcs.length} PVCs created and filled from the archives: ${o.createdPvcs.join(', ')}`);
+    return;
+  }
+  const podErr = await deleteCopyPods(kube, opts.namespace, opts.release);
+  if (podErr) t.warn(podErr);
+  await cleanup(ctx, kube, { release: undefined, pvcs: o.createdPvcs, helmPath: o.helm.path, helmMajor: o.helm.major });
+  if (failure instanceof UserError) throw new UserError(failure.message, { exitCode: failure.exitCode, hint: `${failure.hint ? `${failure.hint}; ` : ''}the copy pods and the PVCs made so far were removed; fix the cause and restore again` });
+  throw failure;
 }
 
 /** After the namespace was deleted: pre-provisioned contents for the retained handles, and snapshots bound to them. */

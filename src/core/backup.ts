@@ -352,7 +352,25 @@ export interface BackupFileVolume {
   restoreSize?: string;
 }
 
-export interface BackupFile {
+/** How a backup was taken: CSI VolumeSnapshots (the cluster runs on), or the stopped release's files copied out. */
+export type BackupMethod = 'snapshot' | 'copy';
+
+/** One volume of a `backup --copy` directory: its files as `archive` (a tar next to backup.json), checked by sha256. */
+export interface CopyFileVolume {
+  pvc: string;
+  role: Role;
+  ordinal: number;
+  size: string;
+  /** the PVC's storageClassName at backup time; "" when it had none */
+  storageClass: string;
+  accessModes: string[];
+  /** file name inside the backup directory (never a path) */
+  archive: string;
+  sha256: string;
+  bytes: number;
+}
+
+interface BackupFileCommon {
   kind: typeof BACKUP_FILE_KIND;
   version: typeof BACKUP_FILE_VERSION;
   warning: string;
@@ -366,11 +384,27 @@ export interface BackupFile {
   topology: Topology;
   replicas: Replicas;
   values: Values;
-  volumes: BackupFileVolume[];
   credentials: { secretName: string; data: Record<string, string> };
 }
 
-export function makeBackupFile(m: BackupMeta & { values: Values }, volumes: BackupFileVolume[], credentials: BackupFile['credentials']): BackupFile {
+/** A snapshot backup file (a file without `method`, written before copies existed, reads as this). */
+export interface BackupFile extends BackupFileCommon {
+  method: 'snapshot';
+  volumes: BackupFileVolume[];
+}
+
+/** backup.json of a `backup --copy DIR` directory. */
+export interface CopyBackupFile extends BackupFileCommon {
+  method: 'copy';
+  volumes: CopyFileVolume[];
+}
+
+export type AnyBackupFile = BackupFile | CopyBackupFile;
+
+/** The name of backup.json inside a `backup --copy` directory. */
+export const COPY_MANIFEST = 'backup.json';
+
+function fileCommon(m: BackupMeta & { values: Values }, credentials: BackupFileCommon['credentials']): BackupFileCommon {
   return {
     kind: BACKUP_FILE_KIND,
     version: BACKUP_FILE_VERSION,
@@ -385,17 +419,27 @@ export function makeBackupFile(m: BackupMeta & { values: Values }, volumes: Back
     topology: m.topology,
     replicas: { ...m.replicas },
     values: m.values,
-    volumes: [...volumes].sort((a, b) => a.pvc.localeCompare(b.pvc)),
     credentials,
   };
 }
 
-export function serializeBackupFile(f: BackupFile): string {
+export function makeBackupFile(m: BackupMeta & { values: Values }, volumes: BackupFileVolume[], credentials: BackupFile['credentials']): BackupFile {
+  return { ...fileCommon(m, credentials), method: 'snapshot', volumes: [...volumes].sort((a, b) => a.pvc.localeCompare(b.pvc)) };
+}
+
+export function makeCopyBackupFile(m: BackupMeta & { values: Values }, volumes: CopyFileVolume[], credentials: CopyBackupFile['credentials']): CopyBackupFile {
+  return { ...fileCommon(m, credentials), method: 'copy', volumes: [...volumes].sort((a, b) => a.pvc.localeCompare(b.pvc)) };
+}
+
+export function serializeBackupFile(f: AnyBackupFile): string {
   return `${JSON.stringify(f, null, 2)}\n`;
 }
 
-/** Reads a backup file; a wrong kind, version or a missing field is a usage error naming it. */
-export function parseBackupFile(text: string, source = 'backup file'): BackupFile {
+/**
+ * Reads a backup file; a wrong kind, version, method or a missing field is a usage error naming it. A file without
+ * `method` is a snapshot backup (files written before `backup --copy` existed).
+ */
+export function parseBackupFile(text: string, source = 'backup file'): AnyBackupFile {
   let o: unknown;
   try {
     o = JSON.parse(text);
@@ -404,6 +448,8 @@ export function parseBackupFile(text: string, source = 'backup file'): BackupFil
   }
   if (!isMap(o) || o.kind !== BACKUP_FILE_KIND) throw usageError(`${source} is not a RobustMQ backup file (kind ${BACKUP_FILE_KIND} missing)`, 'pass the file `robustmq-install backup` wrote');
   if (o.version !== BACKUP_FILE_VERSION) throw usageError(`${source} has version ${JSON.stringify(o.version)}; this CLI reads version ${BACKUP_FILE_VERSION}`, 'use the robustmq-install version that wrote it');
+  const method = o.method ?? 'snapshot';
+  if (method !== 'snapshot' && method !== 'copy') throw usageError(`${source} has method ${JSON.stringify(o.method)}; this CLI knows snapshot and copy`, 'use the robustmq-install version that wrote it');
   const missing: string[] = [];
   for (const k of ['id', 'release', 'namespace', 'createdAt', 'appVersion'] as const) if (typeof o[k] !== 'string' || o[k] === '') missing.push(k);
   if (o.topology !== 'combined' && o.topology !== 'split') missing.push('topology');
@@ -414,11 +460,25 @@ export function parseBackupFile(text: string, source = 'backup file'): BackupFil
   if (!Array.isArray(o.volumes) || o.volumes.length === 0) missing.push('volumes');
   else
     o.volumes.forEach((v, i) => {
-      for (const k of ['pvc', 'size', 'snapshot', 'snapshotContent', 'snapshotHandle', 'driver'])
-        if (!isMap(v) || typeof v[k] !== 'string' || v[k] === '') missing.push(`volumes[${i}].${k}`);
+      const strings = method === 'snapshot' ? ['pvc', 'size', 'snapshot', 'snapshotContent', 'snapshotHandle', 'driver'] : ['pvc', 'size', 'archive', 'sha256'];
+      for (const k of strings) if (!isMap(v) || typeof v[k] !== 'string' || v[k] === '') missing.push(`volumes[${i}].${k}`);
+      if (method === 'copy' && isMap(v)) {
+        if (typeof v.bytes !== 'number' || !Number.isSafeInteger(v.bytes) || v.bytes < 0) missing.push(`volumes[${i}].bytes`);
+        // a name inside the backup directory, never a path: a damaged or edited file must not reach outside it
+        if (typeof v.archive === 'string' && v.archive !== '' && !ARCHIVE_NAME.test(v.archive)) missing.push(`volumes[${i}].archive (a plain file name)`);
+        if (typeof v.sha256 === 'string' && v.sha256 !== '' && !/^[0-9a-f]{64}$/.test(v.sha256)) missing.push(`volumes[${i}].sha256 (64 hex digits)`);
+      }
     });
   if (missing.length) throw usageError(`${source} lacks ${missing.join(', ')}`, 'the file is damaged or was edited; use another backup');
-  return o as unknown as BackupFile;
+  return { ...o, method } as unknown as AnyBackupFile;
+}
+
+/** What an archive's name may be: a plain file name (the copy backup writes `<pvc>.tar`). */
+const ARCHIVE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** The archive file of one PVC in a `backup --copy` directory. */
+export function archiveName(pvc: string): string {
+  return `${pvc}.tar`;
 }
 
 // --- restore refusals ------------------------------------------------------------------------------------------------
@@ -488,7 +548,7 @@ export function restoreRefusals(src: RestoreSource, req: RestoreRequest, cluster
   if (out.every((r) => r.code !== 'topology-differs' && r.code !== 'replicas-differ' && r.code !== 'release-differs')) {
     const missing = cluster.plannedPvcs.filter((p) => !backupVolumes.includes(p));
     if (missing.length)
-      out.push({ code: 'pvcs-differ', message: `backup ${src.id} has no snapshot for ${missing.join(', ')} (persistence settings changed since the backup?)`, hint: 'restore with the values stored in the backup' });
+      out.push({ code: 'pvcs-differ', message: `backup ${src.id} has no volume for ${missing.join(', ')} (persistence settings changed since the backup?)`, hint: 'restore with the values stored in the backup' });
   }
   return out;
 }
@@ -530,7 +590,7 @@ export interface SnapshotPreflight {
   problems: { message: string; hint: string }[];
 }
 
-const NO_SNAPSHOTS_HINT = 'install your CSI driver’s snapshot support (the external-snapshotter CRDs and snapshot-controller); without it, see “Clusters without snapshots” in the README';
+const NO_SNAPSHOTS_HINT = 'install your CSI driver’s snapshot support (the external-snapshotter CRDs and snapshot-controller); without it, use robustmq-install backup --copy DIR (stops the release; see “Clusters without snapshots” in the README)';
 
 /** Everything that must hold before a snapshot backup creates anything; the first problem is the one to fix. */
 export function snapshotPreflight(i: SnapshotPreflightInput): SnapshotPreflight {
@@ -564,7 +624,7 @@ export function snapshotPreflight(i: SnapshotPreflightInput): SnapshotPreflight 
     const ofDriver = i.classes.filter((c) => c.driver === driver);
     const defaults = ofDriver.filter((c) => c.isDefault);
     chosen = defaults.length === 1 ? defaults[0] : ofDriver.length === 1 ? ofDriver[0] : undefined;
-    if (!ofDriver.length) problems.push({ message: `no VolumeSnapshotClass for the volumes’ CSI driver ${driver}`, hint: `create one with driver: ${driver} and deletionPolicy: Retain (or see “Clusters without snapshots” in the README)` });
+    if (!ofDriver.length) problems.push({ message: `no VolumeSnapshotClass for the volumes’ CSI driver ${driver}`, hint: `create one with driver: ${driver} and deletionPolicy: Retain (or, without snapshots, robustmq-install backup --copy DIR: see “Clusters without snapshots” in the README)` });
     else if (!chosen) problems.push({ message: `${ofDriver.length} VolumeSnapshotClasses for ${driver} (${ofDriver.map((c) => c.name).join(', ')}) and ${defaults.length ? 'several' : 'none'} marked default`, hint: 'name one with --snapshot-class' });
   }
   if (chosen && chosen.driver === driver && chosen.deletionPolicy !== 'Retain')
@@ -576,9 +636,22 @@ export function snapshotPreflight(i: SnapshotPreflightInput): SnapshotPreflight 
   return { ok: problems.length === 0, ...(chosen && problems.length === 0 ? { snapshotClass: chosen } : {}), problems };
 }
 
-/** What a backup needs to be allowed to do (SelfSubjectAccessReviews). */
-export function backupAccessChecks(namespace: string, withCopy = false): { verb: string; resource: string; group?: string; namespace?: string }[] {
-  if (withCopy) return [];
+type AccessCheck = { verb: string; resource: string; group?: string; namespace?: string; subresource?: string };
+
+/**
+ * What a backup needs to be allowed to do (SelfSubjectAccessReviews). A copy backup stops the release (the StatefulSets'
+ * scale subresource), runs a pod per PVC and streams tar out of it (pods/exec), and reads the credentials Secret.
+ */
+export function backupAccessChecks(namespace: string, withCopy = false): AccessCheck[] {
+  if (withCopy)
+    return [
+      { verb: 'get', resource: 'statefulsets', group: 'apps', namespace },
+      { verb: 'patch', resource: 'statefulsets', group: 'apps', namespace, subresource: 'scale' },
+      { verb: 'create', resource: 'pods', namespace },
+      { verb: 'delete', resource: 'pods', namespace },
+      { verb: 'create', resource: 'pods', namespace, subresource: 'exec' },
+      { verb: 'get', resource: 'secrets', namespace },
+    ];
   const g = 'snapshot.storage.k8s.io';
   return [
     { verb: 'create', resource: 'volumesnapshots', group: g, namespace },
@@ -588,15 +661,193 @@ export function backupAccessChecks(namespace: string, withCopy = false): { verb:
   ];
 }
 
-/** What a restore needs to be allowed to do; rebinding (after the namespace is gone) adds the cluster-scoped contents. */
-export function restoreAccessChecks(namespace: string, rebind: boolean, createSecret: boolean): { verb: string; resource: string; group?: string; namespace?: string }[] {
+/**
+ * What a restore needs to be allowed to do; rebinding (after the namespace is gone) adds the cluster-scoped contents,
+ * a copy restore the pods that write the archives into the new PVCs.
+ */
+export function restoreAccessChecks(namespace: string, rebind: boolean, createSecret: boolean, copy = false): AccessCheck[] {
   const g = 'snapshot.storage.k8s.io';
   return [
     { verb: 'create', resource: 'persistentvolumeclaims', namespace },
     { verb: 'delete', resource: 'persistentvolumeclaims', namespace },
     ...(createSecret ? [{ verb: 'create', resource: 'secrets', namespace }] : []),
-    ...(rebind ? [{ verb: 'create', resource: 'volumesnapshotcontents', group: g }, { verb: 'create', resource: 'volumesnapshots', group: g, namespace }] : []),
+    ...(rebind && !copy ? [{ verb: 'create', resource: 'volumesnapshotcontents', group: g }, { verb: 'create', resource: 'volumesnapshots', group: g, namespace }] : []),
+    ...(copy ? [{ verb: 'create', resource: 'pods', namespace }, { verb: 'delete', resource: 'pods', namespace }, { verb: 'create', resource: 'pods', namespace, subresource: 'exec' }] : []),
   ];
+}
+
+/** "verb resource[/subresource]" of a denied check, as the refusal names it. */
+export function accessText(a: AccessCheck): string {
+  return `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
+}
+
+// --- copy backups: the stopped release's files through a short-lived pod per PVC -------------------------------------
+
+export const COPY_COMPONENT = 'backup-copy';
+/** The mount point of the PVC in a copy pod. */
+export const COPY_MOUNT = '/data';
+export const COPY_CONTAINER = 'copy';
+
+export interface CopyPreflightInput {
+  /** the PVCs the StatefulSets claim */
+  planned: string[];
+  /** pvc → its phase; absent = does not exist */
+  phases: Record<string, string>;
+  /** checks the user fails, as accessText() gives them */
+  denied: string[];
+  secretName: string;
+  secretFound: boolean;
+  /** copy pods of this release left over by an earlier run */
+  leftoverPods: string[];
+}
+
+/** Everything that must hold before a copy backup stops the release; the first problem is the one to fix. */
+export function copyPreflight(i: CopyPreflightInput): { message: string; hint: string }[] {
+  const out: { message: string; hint: string }[] = [];
+  if (i.planned.length === 0) {
+    out.push({ message: 'the release has no data PVCs (persistence is off): there is nothing to copy', hint: 'turn persistence on (persistence.enabled=true per role) before relying on backups' });
+    return out;
+  }
+  const missing = i.planned.filter((p) => i.phases[p] !== 'Bound').map((p) => `${p}${i.phases[p] ? ` (${i.phases[p]})` : ''}`);
+  if (missing.length)
+    out.push({ message: `PVC${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of the release ${missing.length > 1 ? 'are' : 'is'} missing or not Bound`, hint: 'a backup copies every data volume: wait until every pod of the release has started (robustmq-install status)' });
+  if (i.denied.length) out.push({ message: `your credentials may not ${i.denied.join(', ')}`, hint: 'a copy backup scales the StatefulSets, runs a pod per PVC and execs tar in it: ask for those permissions' });
+  if (!i.secretFound) out.push({ message: `the credentials Secret ${i.secretName} does not exist`, hint: 'a restore needs it: recreate it with the passwords the cluster was installed with, then back up' });
+  if (i.leftoverPods.length)
+    out.push({ message: `copy pod${i.leftoverPods.length > 1 ? 's' : ''} ${i.leftoverPods.join(', ')} of an earlier run still exist${i.leftoverPods.length > 1 ? '' : 's'}`, hint: `delete ${i.leftoverPods.length > 1 ? 'them' : 'it'} first (kubectl delete pod -l app.kubernetes.io/component=${COPY_COMPONENT})` });
+  return out;
+}
+
+function copyLabels(release: string, role: Role): Record<string, string> {
+  return { [BACKUP_LABEL.instance]: release, 'app.kubernetes.io/component': COPY_COMPONENT, [BACKUP_LABEL.role]: role, 'app.kubernetes.io/managed-by': 'robustmq-install' };
+}
+
+/** `<release>-copy-<8 hex of the PVC name>`: short, stable, one per PVC. */
+export function copyPodName(release: string, pvc: string): string {
+  let h = 0x811c9dc5; // FNV-1a: stable across runs, no crypto needed for a name
+  for (let i = 0; i < pvc.length; i++) {
+    h ^= pvc.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${release}-copy-${h.toString(16).padStart(8, '0')}`;
+}
+
+/** The server image of these computed values, as the chart's "robustmq.image" writes it (the digest wins). */
+export function serverImage(values: Values): { image: string; pullPolicy: string } {
+  const img = isMap(values.image) ? values.image : {};
+  const global = isMap(values.global) ? values.global : {};
+  const registry = str(global.imageRegistry) || str(img.registry);
+  const repo = registry ? `${registry}/${str(img.repository)}` : str(img.repository);
+  const image = str(img.digest) ? `${repo}@${str(img.digest)}` : `${repo}:${str(img.tag)}`;
+  return { image, pullPolicy: str(img.pullPolicy) || 'IfNotPresent' };
+}
+
+/** imagePullSecrets of a role's pods: global + image + role, names or {name}, deduplicated (the chart's rule). */
+export function pullSecretsOf(values: Values, role: Role): { name: string }[] {
+  const img = isMap(values.image) ? values.image : {};
+  const global = isMap(values.global) ? values.global : {};
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  const names = [...list(global.imagePullSecrets), ...list(img.pullSecrets), ...list(roleValues(values, role).imagePullSecrets)].map((x) => (isMap(x) ? str(x.name) : str(x))).filter(Boolean);
+  return [...new Set(names)].map((name) => ({ name }));
+}
+
+/**
+ * The pod security context of a copy pod: restricted Pod Security (non-root, RuntimeDefault seccomp), the user, group
+ * and fsGroup of the chart's podSecurityContext (999, the image's robustmq user), none of those in openshift mode (the
+ * SCC assigns them).
+ */
+export function copyPodSecurityContext(values: Values): Record<string, unknown> {
+  const psc = isMap(values.podSecurityContext) && values.podSecurityContext.enabled !== false ? values.podSecurityContext : {};
+  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isInteger(v) ? v : d);
+  const ids = values.openshift === true ? {} : { runAsUser: num(psc.runAsUser, 999), runAsGroup: num(psc.runAsGroup, 999), fsGroup: num(psc.fsGroup, 999) };
+  return {
+    runAsNonRoot: true,
+    ...ids,
+    ...(typeof psc.fsGroupChangePolicy === 'string' && values.openshift !== true ? { fsGroupChangePolicy: psc.fsGroupChangePolicy } : {}),
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+export interface CopyPodSpec {
+  release: string;
+  namespace: string;
+  pvc: string;
+  role: Role;
+  /** backup: the volume is mounted read-only; restore: read-write */
+  readOnly: boolean;
+  values: Values;
+}
+
+/**
+ * A short-lived pod that mounts one PVC at /data and sleeps, so tar can be exec'd in it: the release's own server
+ * image (Debian, has tar), restricted Pod Security, no API token, the release's pull secrets. Labelled with the
+ * release and component backup-copy (never the chart's selector labels: no Service or StatefulSet picks it up).
+ */
+export function copyPod(s: CopyPodSpec) {
+  const { image, pullPolicy } = serverImage(s.values);
+  const secrets = pullSecretsOf(s.values, s.role);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: copyPodName(s.release, s.pvc),
+      namespace: s.namespace,
+      labels: copyLabels(s.release, s.role),
+      annotations: { 'backup.robustmq.io/pvc': s.pvc },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      // sleep as PID 1 ignores SIGTERM: no grace period to wait out on delete
+      terminationGracePeriodSeconds: 0,
+      // a CLI that died mid-copy leaves the pod; it ends by itself within a day
+      activeDeadlineSeconds: 86_400,
+      securityContext: copyPodSecurityContext(s.values),
+      // A restore's new PVCs bind where their copy pod lands (WaitForFirstConsumer, local volumes): spread a role's
+      // copy pods over the nodes as its StatefulSet's anti-affinity will want its pods.
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: copyLabels(s.release, s.role) } } }],
+        },
+      },
+      ...(secrets.length ? { imagePullSecrets: secrets } : {}),
+      containers: [
+        {
+          name: COPY_CONTAINER,
+          image,
+          imagePullPolicy: pullPolicy,
+          command: ['sleep', '86400'],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+          volumeMounts: [{ name: 'data', mountPath: COPY_MOUNT, readOnly: s.readOnly }],
+        },
+      ],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: s.pvc, readOnly: s.readOnly } }],
+    },
+  };
+}
+
+/** tar out of a copy pod (every file of the volume, numeric owners) and into one (as the pod's user, no chown). */
+export const TAR_OUT = ['tar', '-C', COPY_MOUNT, '--numeric-owner', '-cf', '-', '.'];
+export const TAR_IN = ['tar', '-C', COPY_MOUNT, '--no-same-owner', '--no-overwrite-dir', '-xf', '-'];
+
+/**
+ * Whether `tar -x` into a volume succeeded. As the pod's non-root user, tar cannot set the mode and times of the
+ * volume's root directory when the volume plugin made it root's (local-path: a 0777 directory owned by root): it says
+ * so about `.` and exits 2 after extracting everything else. Those lines alone are success; any other error is not.
+ */
+export function tarInSucceeded(exitCode: number, stderr: string): boolean {
+  if (exitCode === 0) return true;
+  if (exitCode !== 2) return false;
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const harmless = (l: string) => /^tar: \.\/?: Cannot (utime|change mode|change ownership)/.test(l) || /^tar: Exiting with failure status due to previous errors$/.test(l) || /^command terminated with exit code 2$/.test(l);
+  return lines.some((l) => l.startsWith('tar: .')) && lines.every(harmless);
+}
+
+/** The server pods of a release (never hook, test or copy pods): the selector a stopped release has none of. */
+export function serverPodSelector(release: string): string {
+  return `${BACKUP_LABEL.instance}=${release},app.kubernetes.io/component in (combined,meta,broker,engine)`;
 }
 
 // --- waiting: one line per PVC ----------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // retained VolumeSnapshotContents (after the namespace is gone), and the PVCs under exactly the names the StatefulSets
 // will claim, each from its snapshot. The StatefulSet controller adopts an existing PVC of the claim's name, so the pods
 // start on the restored data instead of empty volumes.
-import { BACKUP_LABEL, chartName, plannedPvcs, SNAPSHOT_API_VERSION, snapshotMetadata, type BackupFile, type BackupFileVolume, type BackupMeta, type PlannedPvc } from './backup.js';
+import { BACKUP_LABEL, chartName, plannedPvcs, SNAPSHOT_API_VERSION, snapshotMetadata, type BackupFile, type BackupFileVolume, type BackupMeta, type CopyFileVolume, type PlannedPvc } from './backup.js';
 import { isMap, type Values } from './values.js';
 
 const GROUP = 'snapshot.storage.k8s.io';
@@ -103,9 +103,13 @@ export function restoreVolumes(release: string, computed: Values, snapshots: { p
   });
 }
 
-/** One PVC with the labels of the chart's volumeClaimTemplate, its data from the snapshot. */
-export function restoredPvc(release: string, namespace: string, computed: Values, v: RestoreVolume) {
-  const sc = v.pvc.storageClass;
+/**
+ * One PVC with the labels of the chart's volumeClaimTemplate, its data from the snapshot; or, for a copy backup
+ * (`copied`), empty (no dataSource) with the storage class, size and access modes the backed-up PVC had: the archive
+ * is written into it before the install.
+ */
+export function restoredPvc(release: string, namespace: string, computed: Values, v: RestoreVolume, copied?: CopyFileVolume) {
+  const sc = copied ? copied.storageClass : v.pvc.storageClass;
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -117,13 +121,13 @@ export function restoredPvc(release: string, namespace: string, computed: Values
         'app.kubernetes.io/instance': release,
         'app.kubernetes.io/component': v.pvc.role,
       },
-      annotations: { 'backup.robustmq.io/restored-from': v.snapshot },
+      annotations: { 'backup.robustmq.io/restored-from': copied ? `archive ${copied.archive}` : v.snapshot },
     },
     spec: {
-      accessModes: v.pvc.accessModes,
+      accessModes: copied?.accessModes.length ? copied.accessModes : v.pvc.accessModes,
       ...(sc !== undefined ? { storageClassName: sc } : {}),
-      resources: { requests: { storage: largerQuantity(v.pvc.size, v.restoreSize) } },
-      dataSource: { apiGroup: GROUP, kind: 'VolumeSnapshot', name: v.snapshot },
+      resources: { requests: { storage: copied ? largerQuantity(v.pvc.size, copied.size) : largerQuantity(v.pvc.size, v.restoreSize) } },
+      ...(copied ? {} : { dataSource: { apiGroup: GROUP, kind: 'VolumeSnapshot', name: v.snapshot } }),
     },
   };
 }

@@ -1,7 +1,8 @@
 // The user's files. Reading: one checked read for every file the CLI reads (presets, -f values, --ca-file, an
 // existing overlay), so a device, a FIFO, a directory, a huge or a binary file is refused with one line instead of a
 // hang or a stack. Writing: never silently over an existing one (ask, or --yes; the old one is kept as .bak).
-import { closeSync, constants, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, constants, copyFileSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { ExitCode, UserError, usageError } from '../core/errors.js';
@@ -225,5 +226,89 @@ export function createSecretFile(path: string, abs: string, content: string, wha
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw usageError(`${what} ${path} already exists`, 'choose another path with --file; an existing backup file is never replaced');
     throw new UserError(`cannot write ${what} ${path}: ${code ?? (e as Error).message}`, { exitCode: ExitCode.error, hint: 'choose a writable path with --file' });
+  }
+}
+
+// --- backup --copy directories ----------------------------------------------------------------------------------------
+
+/**
+ * A copy backup's directory must not exist or be empty: nothing of anyone's is ever overwritten. Returns whether it
+ * exists (then it is empty), refuses anything else with a usage error.
+ */
+export function assertEmptyDir(path: string, abs: string, what: string): boolean {
+  let st: Stats;
+  try {
+    st = statSync(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw usageError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'choose another directory');
+    if (!existsSync(dirname(abs))) throw usageError(`the parent directory of ${what} ${path} does not exist`, 'create it, or choose another directory');
+    return false;
+  }
+  if (!st.isDirectory()) throw usageError(`${what} ${path} exists and is not a directory`, 'give a new or empty directory; nothing is ever overwritten');
+  if (readdirSync(abs).length) throw usageError(`${what} ${path} is not empty`, 'give a new or empty directory; an earlier backup is never overwritten');
+  return true;
+}
+
+/** Creates the directory with mode 0700 (it will hold the credentials), or tightens an existing empty one to 0700. */
+export function createPrivateDir(path: string, abs: string, exists: boolean, what: string): void {
+  try {
+    if (exists) chmodSync(abs, 0o700);
+    else mkdirSync(abs, { mode: 0o700 });
+  } catch (e) {
+    throw new UserError(`cannot create ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { exitCode: ExitCode.usage, hint: 'choose a writable place' });
+  }
+}
+
+/** Opens a new file for an archive: 0600 from the first byte, never over an existing one. */
+export function openNewPrivateFile(abs: string): number {
+  return openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+}
+
+export function openForReading(abs: string): number {
+  return openSync(abs, constants.O_RDONLY);
+}
+
+export function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+/** sha256 and size of a file, read as a stream (archives are as large as the volumes). */
+export async function fileDigest(abs: string): Promise<{ sha256: string; bytes: number }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(abs)) {
+    h.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), bytes };
+}
+
+/** Removes what a failed copy wrote (its own files only), and the directory when it made it and it is empty again. */
+export function removeWritten(files: string[], dir?: string): void {
+  for (const f of files) {
+    try {
+      unlinkSync(f);
+    } catch {
+      // gone already
+    }
+  }
+  if (dir) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty (or not ours): kept
+    }
+  }
+}
+
+export function isDirectory(abs: string): boolean {
+  try {
+    return statSync(abs).isDirectory();
+  } catch {
+    return false;
   }
 }

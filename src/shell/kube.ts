@@ -194,11 +194,12 @@ export class Kube {
   }
 
   /** Runs kubectl; never throws for a non-zero exit (see `must`). A missing kubectl binary throws a KubeError. */
-  async run(args: string[], o: { input?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<KubeResult> {
+  async run(args: string[], o: { input?: string; signal?: AbortSignal; timeoutMs?: number; detached?: boolean } = {}): Promise<KubeResult> {
     const argv = [...this.globalArgs(), ...args];
     try {
       const r = await execa(this.kubectl, argv, {
         input: o.input,
+        ...(o.detached ? { detached: true } : {}),
         reject: false,
         cancelSignal: o.signal,
         timeout: o.timeoutMs,
@@ -500,6 +501,38 @@ export class Kube {
       timeoutMs: o.timeoutMs ?? 30_000,
       input: o.input,
     });
+  }
+
+  /**
+   * `kubectl exec` streaming binary data between the container and a file descriptor, never through memory: `stdoutFd`
+   * receives the command's stdout (tar out of a pod), or `stdinFd` feeds its stdin (tar into a pod, `exec -i`). Own
+   * process group, so the terminal's Ctrl-C reaches the CLI (which stops it through `signal`) and not kubectl directly.
+   * stderr is kept (the last 64 KiB) for the error.
+   */
+  async execStream(namespace: string, pod: string, container: string, command: string[], o: { stdoutFd?: number; stdinFd?: number; signal?: AbortSignal }): Promise<KubeResult> {
+    const argv = [...this.globalArgs(), 'exec', '-n', namespace, pod, '-c', container, ...(o.stdinFd !== undefined ? ['-i'] : []), '--', ...command];
+    try {
+      const r = await execa(this.kubectl, argv, {
+        reject: false,
+        detached: true,
+        cancelSignal: o.signal,
+        forceKillAfterDelay: 5000,
+        env: { ...this.env },
+        stdin: (o.stdinFd ?? 'ignore') as 'ignore',
+        stdout: (o.stdoutFd ?? 'ignore') as 'ignore',
+        stderr: 'pipe',
+        maxBuffer: 1024 * 1024,
+      });
+      if (r.failed && r.exitCode === undefined) {
+        if (/ENOENT/.test(String(r.originalMessage ?? r.message))) throw new KubeError(`kubectl not found (${this.kubectl}): install kubectl or set ROBUSTMQ_INSTALL_KUBECTL`, argv, '', 127);
+        const why = r.isCanceled ? 'cancelled' : (r.originalMessage ?? r.message);
+        return { exitCode: -1, stdout: '', stderr: `${String(r.stderr ?? '')}\n${why}`.trim() };
+      }
+      return { exitCode: r.exitCode ?? 1, stdout: '', stderr: String(r.stderr ?? '') };
+    } catch (e) {
+      if (e instanceof KubeError) throw e;
+      throw new KubeError(`kubectl failed to start (${this.kubectl}): ${(e as Error).message}`, argv, '', 127);
+    }
   }
 
   /** The last lines of a container's log; `previous` reads the crashed instance. Empty string when there is none. */

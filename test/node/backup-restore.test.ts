@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliExpect, dropNamespace, eventually, kubectl, kubectlJson, kubectlTry, pods, workdir } from '../e2e/cli.ts';
-import { backupImageSets, createMqttUser, imageSets, listMqttUsers, secs, statusJson } from './node-helpers.ts';
+import { cliExpect, dropNamespace, eventually, kubectl, kubectlJson, pods, workdir } from '../e2e/cli.ts';
+import { backupImageSets, backupProof, createMqttUser, imageSets, secs } from './node-helpers.ts';
 
 const ns = 'node-backup';
 const release = 'bk';
@@ -19,53 +19,8 @@ const TOPIC = 'backup/proof';
 const message = `retained-${randomBytes(4).toString('hex')}`;
 const user = { username: 'alice', password: `pw-${randomBytes(6).toString('hex')}` };
 
-/** The MQTT password of the release's superuser, from the credentials Secret (never printed). */
-async function mqttPassword(): Promise<string> {
-  const s = await kubectlJson(['get', 'secret', '-n', ns, `${release}-credentials`]);
-  return Buffer.from(s.data['mqtt-password'], 'base64').toString();
-}
-
-/**
- * Runs the image's own cli-command inside a server pod, as the chart's helm test does. The password goes in on stdin
- * (first line), so it never shows in argv or in a failure message.
- */
-async function mqttInPod(pod: string, args: { username: string; password: string }, script: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const body = ['set -uo pipefail', 'IFS= read -r pw', 'cd /tmp', script].join('\n');
-  return kubectlTry(['exec', '-i', '-n', ns, pod, '-c', 'robustmq', '--', 'bash', '-c', body.replaceAll('$USER_NAME', args.username)], `${args.password}\n`);
-}
-
-const publishRetained = (pod: string, who: { username: string; password: string }) =>
-  mqttInPod(pod, who, `printf '%s\\n' '${message}' | /robustmq/libs/cli-command mqtt --server 127.0.0.1:1883 publish --username "$USER_NAME" --password "$pw" --topic '${TOPIC}' --qos 1 --retained`);
-
-/** Subscribes for a few seconds and prints what arrived: a retained message arrives at once. */
-const readRetained = (pod: string, who: { username: string; password: string }) =>
-  mqttInPod(pod, who, `timeout 8 /robustmq/libs/cli-command mqtt --server 127.0.0.1:1883 subscribe --username "$USER_NAME" --password "$pw" --topic '${TOPIC}' --qos 1; true`);
-
-/** One Raft cluster, three voters, every node registered, the leader answering (the RobustMQ check via status). */
-async function expectOneHealthyCluster(): Promise<void> {
-  const { r, doc } = await statusJson(sel);
-  expect(r.code, r.stderr).toBe(0);
-  expect(doc.raft.status, JSON.stringify(doc.raft.problems)).toBe('ok');
-  for (const s of doc.raft.shards) expect(s.voters).toEqual([1, 2, 3]);
-  expect(new Set(doc.raft.shards.map((s: any) => s.leader)).size).toBe(1);
-  expect(doc.raft.nodes.map((n: any) => n.pod)).toEqual(podNames);
-}
-
-/** The data survived: the retained message arrives for the superuser and for the user created before the backup. */
-async function expectDataBack(): Promise<void> {
-  const admin = { username: 'admin', password: await mqttPassword() };
-  await eventually('the created user on every node', async () => {
-    for (const pod of podNames) {
-      const users = await listMqttUsers({ namespace: ns, pod });
-      if (!users.some((u) => u.username === user.username)) return false;
-    }
-    return true;
-  }, 60_000);
-  for (const who of [admin, user]) {
-    const got = await readRetained(podNames[2]!, who);
-    expect(got.stdout, got.stderr).toContain(`payload: ${message}`);
-  }
-}
+const proof = backupProof({ namespace: ns, release, topic: TOPIC, message, user });
+const { mqttPassword, publishRetained, expectOneHealthyCluster, expectDataBack } = proof;
 
 describe('backup and restore of a combined ×3 release on real CSI snapshots', () => {
   const cwd = workdir('node-backup');

@@ -117,6 +117,7 @@ describe('restore objects', () => {
     values: { combined: { replicaCount: 1, persistence: { enabled: true, size: '2Gi', storageClass: 'fast', accessModes: ['ReadWriteOncePod'] } } },
     volumes: [{ pvc: 'data-rmq-robustmq-0', role: 'combined' as const, ordinal: 0, size: '2Gi', storageClass: 'fast', snapshot: 'rmq-20250102-030405-data-rmq-robustmq-0', snapshotContent: 'snapcontent-1', snapshotHandle: 'h-1', driver: 'hostpath.csi', volumeSnapshotClassName: 'csi-retain', restoreSize: '3Gi' }],
     credentials: { secretName: 'rmq-credentials', data: {} },
+    method: 'snapshot' as const,
   };
 
   it('pre-provisions a Retain content for the retained handle, bound to the snapshot under its original name', () => {
@@ -177,12 +178,16 @@ describe('backup and restore arguments', () => {
       }
       throw new Error(`accepted ${argv.join(' ')}`);
     };
-    expect(refused(['backup', 'lsit'])).toEqual(['unknown backup action "lsit"', 'usage: robustmq-install backup | backup list | backup delete ID (did you mean list?)']);
+    expect(refused(['backup', 'lsit'])).toEqual(['unknown backup action "lsit"', 'usage: robustmq-install backup | backup --copy DIR | backup list | backup delete ID (did you mean list?)']);
     expect(refused(['backup', 'delete'])[0]).toBe('backup delete needs the backup ID');
     expect(refused(['backup', 'delete', 'latest'])[0]).toBe('"latest" is not a backup ID');
     expect(refused(['backup', 'list', '--file', 'x'])[0]).toBe('--file does not apply to backup list');
-    expect(refused(['restore'])).toEqual(['restore needs a backup ID or --from FILE', 'usage: robustmq-install restore ID | restore --from FILE']);
+    expect(refused(['restore'])).toEqual(['restore needs a backup ID or --from FILE|DIR', 'usage: robustmq-install restore ID | restore --from FILE|DIR']);
     expect(refused(['restore', 'a', 'b'])[0]).toBe('unexpected argument "b"');
     expect(refused(['backup', '--from', 'x'])[0]).toBe('--from does not apply to backup');
+    expect(refused(['backup', '--copy', 'dir', '--snapshot-class', 'c'])[0]).toBe('--snapshot-class does not apply to backup --copy');
+    expect(refused(['backup', '--copy', 'dir', '--file', 'f'])[0]).toBe('--file does not apply to backup --copy');
+    expect(refused(['backup', 'list', '--copy', 'dir'])[0]).toBe('--copy does not apply to backup list');
+    expect(refused(['restore', '--copy', 'dir'])[0]).toBe('--copy does not apply to restore');
   });
 });

@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
+  accessText,
+  archiveName,
+  backupAccessChecks,
+  COPY_MANIFEST,
+  copyPod,
+  copyPodName,
+  copyPodSecurityContext,
+  copyPreflight,
+  makeCopyBackupFile,
+  restoreAccessChecks,
+  serverImage,
+  serverPodSelector,
+  TAR_IN,
+  TAR_OUT,
+  tarInSucceeded,
   BACKUP_FILE_MODE,
   BACKUP_FILE_VERSION,
   type BackupMeta,
@@ -22,6 +37,7 @@ import {
   type SnapshotObject,
 } from '../../src/core/backup.js';
 import { UserError } from '../../src/core/errors.js';
+import { restoredPvc, restoreVolumes } from '../../src/core/restore.js';
 
 const AT = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
 const META: BackupMeta = {
@@ -194,6 +210,142 @@ describe('the local backup file', () => {
     delete broken.namespace;
     expect(() => parseBackupFile(JSON.stringify(broken), 'b.json')).toThrow('b.json lacks namespace, credentials, volumes[1].snapshotHandle');
   });
+
+  it('is a snapshot file (method snapshot); a file written before methods existed reads as one', () => {
+    expect(file.method).toBe('snapshot');
+    const old = JSON.parse(serializeBackupFile(file));
+    delete old.method;
+    expect(parseBackupFile(JSON.stringify(old))).toEqual(file);
+  });
+
+  it('refuses a method it does not know', () => {
+    expect(() => parseBackupFile(JSON.stringify({ ...JSON.parse(serializeBackupFile(file)), method: 'rsync' }))).toThrow(/method "rsync"; this CLI knows snapshot and copy/);
+  });
+});
+
+describe('the backup.json of a copy backup', () => {
+  const sha = 'a'.repeat(64);
+  const copyFile = makeCopyBackupFile(
+    { ...META, values: { topology: 'combined' } },
+    [
+      { pvc: 'data-rmq-robustmq-1', role: 'combined', ordinal: 1, size: '2Gi', storageClass: 'local-path', accessModes: ['ReadWriteOnce'], archive: 'data-rmq-robustmq-1.tar', sha256: sha, bytes: 10240 },
+      { pvc: 'data-rmq-robustmq-0', role: 'combined', ordinal: 0, size: '2Gi', storageClass: 'local-path', accessModes: ['ReadWriteOnce'], archive: archiveName('data-rmq-robustmq-0'), sha256: sha, bytes: 0 },
+    ],
+    { secretName: 'rmq-credentials', data: { 'mqtt-password': 'cHc=' } },
+  );
+
+  it('is the backup file format with method copy and an archive, sha256 and size per volume', () => {
+    expect(copyFile).toMatchObject({ kind: 'RobustMQBackup', version: 1, method: 'copy', credentials: { secretName: 'rmq-credentials' } });
+    expect(copyFile.volumes.map((v) => v.archive)).toEqual(['data-rmq-robustmq-0.tar', 'data-rmq-robustmq-1.tar']);
+    expect(parseBackupFile(serializeBackupFile(copyFile))).toEqual(copyFile);
+    expect(COPY_MANIFEST).toBe('backup.json');
+  });
+
+  it('names what a copy volume lacks, and refuses an archive that is a path or a sha256 that is not one', () => {
+    const broken = JSON.parse(serializeBackupFile(copyFile));
+    delete broken.volumes[0].sha256;
+    broken.volumes[1].archive = '../../etc/passwd';
+    broken.volumes[1].bytes = -1;
+    expect(() => parseBackupFile(JSON.stringify(broken), 'b.json')).toThrow('b.json lacks volumes[0].sha256, volumes[1].bytes, volumes[1].archive (a plain file name)');
+    const short = JSON.parse(serializeBackupFile(copyFile));
+    short.volumes[0].sha256 = 'abc';
+    expect(() => parseBackupFile(JSON.stringify(short))).toThrow(/volumes\[0\]\.sha256 \(64 hex digits\)/);
+  });
+
+  it('restores each PVC empty (no dataSource) with the class, size and access modes recorded', () => {
+    const values = { combined: { replicaCount: 2, persistence: { enabled: true, size: '1Gi', storageClass: '' } } };
+    const vols = restoreVolumes('rmq', values, copyFile.volumes.map((v) => ({ pvc: v.pvc, name: v.archive })));
+    expect(vols.map((v) => v.pvc.name)).toEqual(['data-rmq-robustmq-0', 'data-rmq-robustmq-1']);
+    const pvc = restoredPvc('rmq', 'mq', values, vols[0]!, copyFile.volumes[0]);
+    expect(pvc.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'local-path', resources: { requests: { storage: '2Gi' } } });
+    expect(pvc.metadata.annotations).toEqual({ 'backup.robustmq.io/restored-from': 'archive data-rmq-robustmq-0.tar' });
+  });
+});
+
+describe('the copy pod', () => {
+  const values = {
+    image: { registry: 'ghcr.io', repository: 'robustmq/robustmq', tag: 'v0.4.11', digest: '', pullPolicy: 'IfNotPresent', pullSecrets: ['img-secret'] },
+    global: { imageRegistry: '', imagePullSecrets: [{ name: 'global-secret' }, 'img-secret'] },
+    combined: { imagePullSecrets: ['role-secret'] },
+    podSecurityContext: { enabled: true, runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+  };
+  const spec = { release: 'rmq', namespace: 'mq', pvc: 'data-rmq-robustmq-0', role: 'combined' as const, readOnly: true, values };
+
+  it('runs the release’s own server image with its pull secrets, mounting the PVC at /data', () => {
+    const p = copyPod(spec);
+    expect(p.metadata.name).toBe(copyPodName('rmq', 'data-rmq-robustmq-0'));
+    expect(p.metadata.name).toMatch(/^rmq-copy-[0-9a-f]{8}$/);
+    expect(copyPodName('rmq', 'data-rmq-robustmq-1')).not.toBe(p.metadata.name);
+    expect(p.metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'rmq', 'app.kubernetes.io/component': 'backup-copy', 'backup.robustmq.io/role': 'combined', 'app.kubernetes.io/managed-by': 'robustmq-install' });
+    // a role's copy pods spread over the nodes (a restore's PVCs bind where they land)
+    expect(p.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]!.podAffinityTerm).toEqual({ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: p.metadata.labels } });
+    const c = p.spec.containers[0]!;
+    expect(c.image).toBe('ghcr.io/robustmq/robustmq:v0.4.11');
+    expect(c.command).toEqual(['sleep', '86400']);
+    expect(p.spec.imagePullSecrets).toEqual([{ name: 'global-secret' }, { name: 'img-secret' }, { name: 'role-secret' }]);
+    expect(c.volumeMounts).toEqual([{ name: 'data', mountPath: '/data', readOnly: true }]);
+    expect(p.spec.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-rmq-robustmq-0', readOnly: true } }]);
+    expect(copyPod({ ...spec, readOnly: false }).spec.containers[0]!.volumeMounts[0]!.readOnly).toBe(false);
+    expect(p.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('meets restricted Pod Security with the chart’s user, group and fsGroup', () => {
+    const p = copyPod(spec);
+    expect(p.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
+    expect(p.spec.containers[0]!.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    // other ids from the values; none in openshift mode (the SCC assigns them)
+    expect(copyPodSecurityContext({ podSecurityContext: { enabled: true, runAsUser: 1001, runAsGroup: 1002, fsGroup: 1003 } })).toMatchObject({ runAsUser: 1001, runAsGroup: 1002, fsGroup: 1003 });
+    const os = copyPodSecurityContext({ ...values, openshift: true });
+    expect(os).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  it('writes the image as the chart does: global registry first, the digest over the tag', () => {
+    expect(serverImage({ ...values, global: { imageRegistry: 'mirror.local:5000' } }).image).toBe('mirror.local:5000/robustmq/robustmq:v0.4.11');
+    expect(serverImage({ image: { ...values.image, digest: `sha256:${'b'.repeat(64)}` } }).image).toBe(`ghcr.io/robustmq/robustmq@sha256:${'b'.repeat(64)}`);
+    expect(serverImage({ image: { repository: 'robustmq', tag: 'dev' } })).toEqual({ image: 'robustmq:dev', pullPolicy: 'IfNotPresent' });
+  });
+
+  it('takes tar -x as done when only the volume root’s mode and times could not be set (root-owned local-path directory)', () => {
+    const root = 'tar: .: Cannot utime: Operation not permitted\ntar: .: Cannot change mode to rwxr-xr-x: Operation not permitted\ntar: Exiting with failure status due to previous errors\ncommand terminated with exit code 2\n';
+    expect(tarInSucceeded(0, '')).toBe(true);
+    expect(tarInSucceeded(2, root)).toBe(true);
+    expect(tarInSucceeded(2, `${root}tar: ./a/f: Cannot open: Permission denied\n`)).toBe(false);
+    expect(tarInSucceeded(2, 'tar: Unexpected EOF in archive\ntar: Exiting with failure status due to previous errors\n')).toBe(false);
+    expect(tarInSucceeded(1, root)).toBe(false);
+  });
+
+  it('tar streams the whole volume out and back in without chown', () => {
+    expect(TAR_OUT).toEqual(['tar', '-C', '/data', '--numeric-owner', '-cf', '-', '.']);
+    expect(TAR_IN).toEqual(['tar', '-C', '/data', '--no-same-owner', '--no-overwrite-dir', '-xf', '-']);
+    expect(serverPodSelector('rmq')).toBe('app.kubernetes.io/instance=rmq,app.kubernetes.io/component in (combined,meta,broker,engine)');
+  });
+});
+
+describe('copy preflight', () => {
+  const base = { planned: ['data-a', 'data-b'], phases: { 'data-a': 'Bound', 'data-b': 'Bound' }, denied: [], secretName: 'rmq-credentials', secretFound: true, leftoverPods: [] };
+
+  it('is clean when every PVC is Bound, the permissions and the Secret are there', () => {
+    expect(copyPreflight(base)).toEqual([]);
+  });
+
+  it('names a missing or unbound PVC, a denied permission, a missing Secret and leftover copy pods', () => {
+    const p = copyPreflight({ ...base, phases: { 'data-a': 'Pending' }, denied: ['create pods/exec'], secretFound: false, leftoverPods: ['rmq-copy-1234abcd'] });
+    expect(p.map((x) => x.message)).toEqual([
+      'PVCs data-a (Pending), data-b of the release are missing or not Bound',
+      'your credentials may not create pods/exec',
+      'the credentials Secret rmq-credentials does not exist',
+      'copy pod rmq-copy-1234abcd of an earlier run still exists',
+    ]);
+  });
+
+  it('refuses a release without persistence', () => {
+    expect(copyPreflight({ ...base, planned: [] })[0]!.message).toMatch(/no data PVCs.*nothing to copy/);
+  });
+
+  it('asks for scale, pods and exec, and the Secret; a restore by copy for pods and exec', () => {
+    expect(backupAccessChecks('mq', true).map(accessText)).toEqual(['get statefulsets', 'patch statefulsets/scale', 'create pods', 'delete pods', 'create pods/exec', 'get secrets']);
+    expect(restoreAccessChecks('mq', true, false, true).map(accessText)).toEqual(['create persistentvolumeclaims', 'delete persistentvolumeclaims', 'create pods', 'delete pods', 'create pods/exec']);
+  });
 });
 
 describe('restore refusals', () => {
@@ -227,6 +379,6 @@ describe('restore refusals', () => {
   it('refuses a PVC the backup has no snapshot for', () => {
     const r = restoreRefusals(src, { release: 'rmq', namespace: 'mq', topology: 'split', replicas: src.replicas }, clean, [planned[0]!]);
     expect(r.map((x) => x.code)).toEqual(['pvcs-differ']);
-    expect(r[0]!.message).toContain('no snapshot for data-rmq-robustmq-meta-1');
+    expect(r[0]!.message).toContain('no volume for data-rmq-robustmq-meta-1');
   });
 });
