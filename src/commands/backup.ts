@@ -15,24 +15,20 @@ import {
   backupTable,
   BACKUP_FILE_MODE,
   BACKUP_FILE_WARNING,
-  createdAtText,
   archiveName,
   COPY_MANIFEST,
   makeBackupFile,
   makeCopyBackupFile,
   type CopyFileVolume,
-  replicasOf,
   serializeBackupFile,
   snapshotName,
-  topologyOf,
   volumeSnapshot,
   type BackupFileVolume,
-  type BackupMeta,
   type SnapshotObject,
 } from '../core/backup.js';
 import { AbortedError, ExitCode, UserError, usageError } from '../core/errors.js';
 import type { K8sObject } from '../core/k8s-types.js';
-import { checkSnapshotSupport, findBackup, listBackups, markBackup, releaseSnapshots, releaseSource, secretData, waitForSnapshots } from '../flows/backup.js';
+import { checkSnapshotSupport, cliBackupMeta, findBackup, listBackups, markBackup, releaseSnapshots, releaseSource, secretData, waitForSnapshots } from '../flows/backup.js';
 import { helmAndReachableCluster, kubeOf } from '../flows/cluster.js';
 import { copyOut, deleteCopyPods, eachLimited, recordReplicas, startRelease, stopRelease, checkCopySupport, type CopiedVolume, type Stopped } from '../flows/backup-copy.js';
 import { secs } from '../flows/progress.js';
@@ -73,20 +69,7 @@ async function take(ctx: Context): Promise<number> {
   const secret = await secretData(kube, o.namespace, secretName);
   if (!secret) throw new UserError(`the credentials Secret ${secretName} does not exist in ${o.namespace}`, { exitCode: ExitCode.preflight, hint: 'a restore needs it: recreate it with the passwords the cluster was installed with, then back up' });
 
-  const meta: BackupMeta & { values: typeof src.values } = {
-    id,
-    origin: 'cli',
-    release: o.release,
-    namespace: o.namespace,
-    name: src.name,
-    chartVersion: src.chartVersion,
-    appVersion: src.appVersion,
-    topology: topologyOf(src.values),
-    replicas: replicasOf(src.values),
-    pvcCount: src.pvcs.length,
-    createdAt: createdAtText(now),
-    values: src.values,
-  };
+  const meta = cliBackupMeta(src, id, now);
   const cls = pre.snapshotClass;
   const volumes = src.pvcs.map((p) => ({ pvc: p.name, role: p.role, ordinal: p.ordinal, size: p.size, storageClass: pre.storage.find((s) => s.pvc === p.name)?.storageClass ?? '' }));
   if (!t.json) {
@@ -205,20 +188,7 @@ async function takeCopy(ctx: Context): Promise<number> {
     t.line(t.style('red', `The cluster goes DOWN: ${what} is scaled to 0 (${statefulSets.join(', ')}) while the files are copied, then started again. MQTT clients are disconnected.`));
     if (!(await pr.confirm({ message: `Stop ${o.release} and copy its volumes?`, default: false }, t.promptContext))) throw new AbortedError('not confirmed');
   }
-  const meta: BackupMeta & { values: typeof src.values } = {
-    id,
-    origin: 'cli',
-    release: o.release,
-    namespace: o.namespace,
-    name: src.name,
-    chartVersion: src.chartVersion,
-    appVersion: src.appVersion,
-    topology: topologyOf(src.values),
-    replicas: replicasOf(src.values),
-    pvcCount: src.pvcs.length,
-    createdAt: createdAtText(now),
-    values: src.values,
-  };
+  const meta = cliBackupMeta(src, id, now);
   const stopped: Stopped = await recordReplicas(kube, o.namespace, statefulSets);
   createPrivateDir(dirPath, dirAbs, dirExists, 'backup directory');
   if (!t.json) t.line(`${t.style('bold', `Backup ${id}`)} by copy: ${src.pvcs.length} volumes of ${what} into ${dirAbs}; the release is stopped for the copy`);

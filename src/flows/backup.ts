@@ -5,6 +5,10 @@
 import type { Context } from '../context.js';
 import {
   backupAccessChecks,
+  createdAtText,
+  replicasOf,
+  topologyOf,
+  type BackupMeta,
   BACKUP_ANNOTATION,
   BACKUP_LABEL,
   chartName,
@@ -66,6 +70,24 @@ export async function releaseSource(ctx: Context, helm: HelmInfo, release: strin
     chartVersion: chartVersionOf(row?.chart),
     appVersion: row?.app_version ?? '',
     pvcs: plannedPvcs(release, values),
+  };
+}
+
+/** The metadata of a CLI backup of this release, taken now (both the snapshot and the copy method write it). */
+export function cliBackupMeta(src: ReleaseSource, id: string, now: Date): BackupMeta & { values: Values } {
+  return {
+    id,
+    origin: 'cli',
+    release: src.release,
+    namespace: src.namespace,
+    name: src.name,
+    chartVersion: src.chartVersion,
+    appVersion: src.appVersion,
+    topology: topologyOf(src.values),
+    replicas: replicasOf(src.values),
+    pvcCount: src.pvcs.length,
+    createdAt: createdAtText(now),
+    values: src.values,
   };
 }
 
