@@ -172,18 +172,26 @@ EOF
   chown -R 999:999 "$d"
 }
 
+# A layer made by a stage function into an empty root, cached under $cache/<dir>: made once per key (the key hashes
+# the inputs and the stage function), written to a temp dir and renamed so an interrupted build leaves nothing half.
+cached_layer() { # $1 = cache dir name, $2 = stage function; a no-op when the layer is there
+  local dir=$cache/$1
+  [ -s "$dir/layer.json" ] && [ -s "$dir/layer.tar.gz" ] && return 0
+  work=$(mktemp -d "$cache/.$1-XXXXXX")
+  mkdir "$work/root"
+  "$2" "$work/root"
+  make_layer "$work/root" "$work/layer.tar.gz" >"$work/layer.json"
+  mkdir -p "$work/out" && mv "$work/layer.tar.gz" "$work/layer.json" "$work/out/"
+  rm -rf "$dir" && mv "$work/out" "$dir"
+  cleanup
+  work=''
+}
+
 build_app() { # $1 = key; sets $app to the layer's directory
   app=$cache/app-$1
   [ -s "$app/layer.json" ] && [ -s "$app/layer.tar.gz" ] && return 0
   log "stand-in layer $1"
-  work=$(mktemp -d "$cache/.app-XXXXXX")
-  mkdir "$work/root"
-  stage_app "$work/root"
-  make_layer "$work/root" "$work/layer.tar.gz" >"$work/layer.json"
-  mkdir -p "$work/out" && mv "$work/layer.tar.gz" "$work/layer.json" "$work/out/"
-  rm -rf "$app" && mv "$work/out" "$app"
-  cleanup
-  work=''
+  cached_layer "app-$1" stage_app
 }
 
 # write_archive SPEC OUT: assembles the archive, unless the same spec made the file already
@@ -333,14 +341,7 @@ kubectl_key=$(cat "$kubectl" <(declare -f stage_kubectl) | sha_of | cut -c1-16)
 kdir=$cache/kubectl-$kubectl_key
 if ! [ -s "$kdir/layer.json" ] || ! [ -s "$kdir/layer.tar.gz" ]; then
   t0=$SECONDS
-  work=$(mktemp -d "$cache/.kubectl-XXXXXX")
-  mkdir "$work/root"
-  stage_kubectl "$work/root"
-  make_layer "$work/root" "$work/layer.tar.gz" >"$work/layer.json"
-  mkdir -p "$work/out" && mv "$work/layer.tar.gz" "$work/layer.json" "$work/out/"
-  rm -rf "$kdir" && mv "$work/out" "$kdir"
-  cleanup
-  work=''
+  cached_layer "kubectl-$kubectl_key" stage_kubectl
   log "kubectl $backup_tag layer $kubectl_key done in $((SECONDS - t0))s ($(du -h "$kdir/layer.tar.gz" | cut -f1) gzip)"
 fi
 backup_image=$BACKUP_REPOSITORY:$backup_tag
