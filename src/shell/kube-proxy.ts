@@ -65,6 +65,8 @@ export function proxySupported(platform: NodeJS.Platform = process.platform, dir
 export class KubeProxy {
   private child: ChildProcess | undefined;
   private dir: string | undefined;
+  /** the socket of the proxy started last: only its failure may start another */
+  private sock: string | undefined;
   private ready: Promise<string> | undefined;
   private starts = 0;
   private lastWords = '';
@@ -96,6 +98,7 @@ export class KubeProxy {
     this.dir = mkdtempSync(join(tmpdir(), 'robustmq-install-'));
     chmodSync(this.dir, 0o700);
     const sock = join(this.dir, 'proxy.sock');
+    this.sock = sock;
     if (!exitHook) {
       exitHook = true;
       process.once('exit', stopAllAtExit);
@@ -217,8 +220,9 @@ export class KubeProxy {
       req.on('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-          // the socket is gone: the proxy died between requests
-          this.ready = undefined;
+          // The socket is gone: the proxy died between requests. A late error from a proxy already replaced must not
+          // start yet another one (that removed the starting proxy's directory from under it).
+          if (socketPath === this.sock) this.ready = undefined;
           reject(new ProxyError(`kubectl proxy is not running${this.lastWords ? ` (${this.lastWords})` : ''}`, true));
         } else if (e.name === 'AbortError') reject(new ProxyError('cancelled', false));
         else if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || /socket hang up/.test(e.message)) reject(new ProxyError(`connection to kubectl proxy lost: ${e.message}`, false, '', true));
@@ -259,7 +263,7 @@ export class KubeProxy {
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-          this.ready = undefined;
+          if (socketPath === this.sock) this.ready = undefined;
           reject(new ProxyError('kubectl proxy is not running', true));
         } else reject(new ProxyError(e.message, false));
       });

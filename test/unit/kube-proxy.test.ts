@@ -101,6 +101,27 @@ describe('kubectl proxy on a private unix socket', () => {
     expect(p.pid).not.toBe(first);
   });
 
+  it('a proxy killed under many requests in flight is started again once, and every request is answered', async () => {
+    const p = proxy(await kubeconfig());
+    await p.request('GET', '/version');
+    const first = p.pid!;
+    const dirs = new Set<string>();
+    process.kill(first, 'SIGKILL');
+    // sent before the CLI has noticed the exit: each fails on the dead socket, and their late failures must not
+    // start more proxies (each new one removed the directory of the one still starting: "bind: no such file")
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i % 4));
+        const r = await p.request('GET', '/version');
+        dirs.add(dirname(await p.socket()));
+        return r.status;
+      }),
+    );
+    expect(answers.every((s) => s >= 500)).toBe(true);
+    expect(dirs.size).toBe(1);
+    expect(p.pid).not.toBe(first);
+  });
+
   it('one that keeps dying is reported, not waited for', async () => {
     const p = proxy(await kubeconfig(), { maxRestarts: 1 });
     for (let i = 0; i < 2; i++) {
