@@ -2,6 +2,7 @@
 // health rules (src/core/health.ts). Used by deploy (while helm runs with its own --wait), rollback and the pending
 // recovery. One-shot snapshots (status, the final check after helm) use `snapshotOnce`.
 import { assess, type HealthThresholds, type Verdict } from '../core/health.js';
+import { slimEvent, slimPod, slimPvc, slimStatefulSet } from '../core/k8s-slim.js';
 import type { K8sEvent, K8sPod, K8sPvc, K8sStatefulSet } from '../core/k8s-types.js';
 import type { Kube, WatchHandle } from '../shell/kube.js';
 
@@ -135,10 +136,11 @@ export class ReleaseWatch {
         changed();
       },
       onError,
+      keep: slimPod,
     });
-    this.handles.events = this.kube.watch<K8sEvent>('events', { namespace: this.namespace, onChange: changed, onError });
-    this.handles.pvcs = this.kube.watch<K8sPvc>('persistentvolumeclaims', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError });
-    this.handles.sts = this.kube.watch<K8sStatefulSet>('statefulsets.apps', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError });
+    this.handles.events = this.kube.watch<K8sEvent>('events', { namespace: this.namespace, onChange: changed, onError, keep: slimEvent });
+    this.handles.pvcs = this.kube.watch<K8sPvc>('persistentvolumeclaims', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError, keep: slimPvc });
+    this.handles.sts = this.kube.watch<K8sStatefulSet>('statefulsets.apps', { namespace: this.namespace, selector: `app.kubernetes.io/instance=${this.release}`, onChange: changed, onError, keep: slimStatefulSet });
     void this.kube
       .storageClasses()
       .then((scs) => {
@@ -187,10 +189,10 @@ export function rolledOutSince(before: Map<string, number | undefined>, stateful
 /** The same four lists, read once (status, the final check after helm). */
 export async function snapshotOnce(kube: Kube, namespace: string, release: string): Promise<Snapshot> {
   const [pods, events, pvcs, statefulSets, scs] = await Promise.all([
-    kube.list<K8sPod>('pods', { namespace, selector: releaseSelector(release) }),
-    kube.list<K8sEvent>('events', { namespace }),
-    kube.list<K8sPvc>('persistentvolumeclaims', { namespace, selector: `app.kubernetes.io/instance=${release}` }),
-    kube.list<K8sStatefulSet>('statefulsets.apps', { namespace, selector: `app.kubernetes.io/instance=${release}` }),
+    kube.list<K8sPod>('pods', { namespace, selector: releaseSelector(release), keep: slimPod }),
+    kube.list<K8sEvent>('events', { namespace, keep: slimEvent }),
+    kube.list<K8sPvc>('persistentvolumeclaims', { namespace, selector: `app.kubernetes.io/instance=${release}`, keep: slimPvc }),
+    kube.list<K8sStatefulSet>('statefulsets.apps', { namespace, selector: `app.kubernetes.io/instance=${release}`, keep: slimStatefulSet }),
     kube.storageClasses().catch(() => []),
   ]);
   return { pods, events, pvcs, statefulSets, storageClassModes: Object.fromEntries(scs.map((c) => [c.name, c.volumeBindingMode])) };

@@ -124,6 +124,8 @@ export interface IngressClassInfo {
 }
 
 const DEFAULT_STORAGE_CLASS = 'storageclass.kubernetes.io/is-default-class';
+/** Items per page of a list through the proxy (kubectl's own --chunk-size is 500). */
+const LIST_PAGE = 250;
 const DEFAULT_INGRESS_CLASS = 'ingressclass.kubernetes.io/is-default-class';
 
 export class Kube {
@@ -241,12 +243,15 @@ export class Kube {
     return JSON.parse(out) as T;
   }
 
-  /** `kubectl get` of a list; an absent resource type (CRD not installed) gives []. */
-  async list<T = K8sObject>(resource: string, o: { namespace?: string; selector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+  /**
+   * `kubectl get` of a list; an absent resource type (CRD not installed) gives []. `keep` slims each item as it
+   * arrives (src/core/k8s-slim.ts).
+   */
+  async list<T = K8sObject>(resource: string, o: { namespace?: string; selector?: string; fieldSelector?: string; keep?: (item: T) => T } = {}): Promise<T[]> {
     const api = this.proxy && apiResource(resource);
     if (api) {
-      const r = await this.http('GET', resourcePath(api, { namespace: o.namespace }) + query({ labelSelector: o.selector, fieldSelector: o.fieldSelector }));
-      if (r.ok) return ((JSON.parse(r.body) as { items?: T[] }).items ?? []) as T[];
+      const r = await this.pagedList<T>(resourcePath(api, { namespace: o.namespace }), { labelSelector: o.selector, fieldSelector: o.fieldSelector }, o.keep);
+      if (r.ok) return r.items;
       // an API group that is not served (CRD not installed) answers 404 for the whole collection
       if (r.status === 404) return [];
       throw new KubeError(`kubectl get ${resource}: ${r.stderr}`, [resource], r.stderr, 1);
@@ -261,7 +266,37 @@ export class Kube {
       if (/the server doesn't have a resource type|no matches for kind/i.test(r.stderr)) return [];
       throw new KubeError(`kubectl get ${resource}: ${r.stderr.trim()}`, args, r.stderr, r.exitCode);
     }
-    return ((JSON.parse(r.stdout) as { items?: T[] }).items ?? []) as T[];
+    const items = ((JSON.parse(r.stdout) as { items?: T[] }).items ?? []) as T[];
+    return o.keep ? items.map(o.keep) : items;
+  }
+
+  /**
+   * A list in pages of LIST_PAGE items (one consistent snapshot: the server's continue token), each page parsed and
+   * slimmed before the next is asked for, so a thousand pods never sit in memory as one response and its whole
+   * parse at once. managedFields (never read, a third of a pod) are dropped. The list's resourceVersion is the
+   * snapshot's, for a watch to start from.
+   */
+  private async pagedList<T>(
+    path: string,
+    params: Record<string, string | undefined>,
+    keep: ((item: T) => T) | undefined,
+    o: { signal?: AbortSignal } = {},
+  ): Promise<{ ok: true; items: T[]; resourceVersion?: string } | { ok: false; status: number; stderr: string }> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const r = await this.http('GET', path + query({ ...params, limit: LIST_PAGE, continue: cont }), o.signal ? { signal: o.signal } : {});
+      if (!r.ok) return { ok: false, status: r.status, stderr: r.stderr };
+      const page = JSON.parse(r.body) as { metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
+      for (const item of page.items ?? []) {
+        delete ((item as { metadata?: { managedFields?: unknown } }).metadata ?? {}).managedFields;
+        items.push(keep ? keep(item) : item);
+      }
+      resourceVersion = page.metadata?.resourceVersion;
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return { ok: true, items, ...(resourceVersion ? { resourceVersion } : {}) };
   }
 
   /** One object, or undefined when it does not exist. */
@@ -614,6 +649,8 @@ export class Kube {
       onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void;
       onError?: (message: string) => void;
       maxRestarts?: number;
+      /** what is kept of each object (e.g. src/core/k8s-slim.ts); default: all of it */
+      keep?: (obj: T) => T;
     },
   ): WatchHandle<T> {
     const api = this.proxy && apiResource(resource);
@@ -642,11 +679,12 @@ export class Kube {
           const ev = d as { type?: string; object?: T };
           if (!ev.object?.metadata?.name) continue;
           gotAny = true;
-          const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name}`;
+          const obj = o.keep ? o.keep(ev.object) : ev.object;
+          const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
           const type = ev.type === 'DELETED' ? 'DELETED' : ev.type === 'ADDED' ? 'ADDED' : 'MODIFIED';
           if (type === 'DELETED') objects.delete(key);
-          else objects.set(key, ev.object);
-          o.onChange?.(type, ev.object);
+          else objects.set(key, obj);
+          o.onChange?.(type, obj);
         }
       });
       const r = await sub;
@@ -684,7 +722,7 @@ export class Kube {
   private watchHttp<T extends K8sObject>(
     api: ApiResource,
     resource: string,
-    o: { namespace: string; selector?: string; onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void; onError?: (message: string) => void; maxRestarts?: number },
+    o: { namespace: string; selector?: string; onChange?: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void; onError?: (message: string) => void; maxRestarts?: number; keep?: (obj: T) => T },
   ): WatchHandle<T> {
     let objects = new Map<string, T>();
     const abort = new AbortController();
@@ -696,18 +734,14 @@ export class Kube {
     let failures = 0;
 
     const relist = async (): Promise<boolean> => {
-      const r = await this.http('GET', base + query({ labelSelector: o.selector }), { signal: abort.signal });
+      const r = await this.pagedList<T>(base, { labelSelector: o.selector }, o.keep, { signal: abort.signal }).catch((e: unknown) => ({ ok: false as const, status: 0, stderr: (e as Error).message }));
       if (!r.ok) {
         if (!abort.signal.aborted) o.onError?.(`watch ${resource}: list failed: ${r.stderr}`);
         return false;
       }
-      const list = JSON.parse(r.body) as { metadata?: { resourceVersion?: string }; items?: T[] };
-      rv = list.metadata?.resourceVersion;
+      rv = r.resourceVersion;
       const next = new Map<string, T>();
-      for (const item of list.items ?? []) {
-        delete (item.metadata as { managedFields?: unknown }).managedFields;
-        next.set(key(item), item);
-      }
+      for (const item of r.items) next.set(key(item), item);
       // what vanished while no watch was open
       for (const [k, old] of objects) if (!next.has(k)) o.onChange?.('DELETED', old);
       objects = next;
@@ -732,17 +766,18 @@ export class Kube {
                 o.onError?.(`watch ${resource}: ${(e as Error).message}`);
                 continue;
               }
-              const obj = ev.object;
+              const served = ev.object;
               if (ev.type === 'ERROR') {
-                if ((obj as { code?: number } | undefined)?.code === 410) gone = true;
-                else o.onError?.(`watch ${resource}: ${(obj as { message?: string } | undefined)?.message ?? 'error event'}`);
+                if ((served as { code?: number } | undefined)?.code === 410) gone = true;
+                else o.onError?.(`watch ${resource}: ${(served as { message?: string } | undefined)?.message ?? 'error event'}`);
                 continue;
               }
-              if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-              if (ev.type === 'BOOKMARK' || !obj?.metadata?.name) continue;
+              if (served?.metadata?.resourceVersion) rv = served.metadata.resourceVersion;
+              if (ev.type === 'BOOKMARK' || !served?.metadata?.name) continue;
               failures = 0;
               // never read, and the largest part of a pod: kept, a thousand pods' worth costs tens of MB
-              delete (obj.metadata as { managedFields?: unknown }).managedFields;
+              delete (served.metadata as { managedFields?: unknown }).managedFields;
+              const obj = o.keep ? o.keep(served) : served;
               const type = ev.type === 'DELETED' ? 'DELETED' : ev.type === 'ADDED' ? 'ADDED' : 'MODIFIED';
               if (type === 'DELETED') objects.delete(key(obj));
               else objects.set(key(obj), obj);
