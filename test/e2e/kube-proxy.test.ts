@@ -8,7 +8,7 @@ import { ANNOTATIONS } from '../support/controlplane.ts';
 import { Kube } from '../../src/shell/kube.js';
 import { CONTEXTS } from '../support/controlplane.ts';
 import { kubectlPath, helmPath } from '../support/tools.ts';
-import { BIN, cliExpect, controlPlane, dropNamespace, eventually, kubectl, ROOT, startCli, workdir } from './cli.ts';
+import { BIN, cliExpect, controlPlane, dropNamespace, eventually, kubectl, startCli, workdir } from './cli.ts';
 
 const cwd = workdir('proxy');
 const delayKey = `combined.podAnnotations.${ANNOTATIONS.readyDelay.replace(/\./g, '\\.')}`;
@@ -122,7 +122,7 @@ describe('one kubectl proxy per run', () => {
     const cp = controlPlane();
     // its own process group, as a shell gives a foreground job, so the signal reaches the proxy too
     const child = spawn(process.execPath, [BIN, 'install', '--preset', 'dev', '--yes', '--skip-smoke', '-n', ns, '--set', `${delayKey}=10m`, '--timeout', '8m', '--kubeconfig', cp.kubeconfig, '--helm', helmPath(4)], {
-      cwd: ROOT,
+      cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, KUBECONFIG: cp.kubeconfig, ROBUSTMQ_INSTALL_KUBECTL: k.path, NO_COLOR: '1', CI: '1' },
