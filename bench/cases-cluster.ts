@@ -403,6 +403,8 @@ export async function p5WatchScale(c: Cluster, sizes: number[]): Promise<CaseRes
         { name: `${n} pods: plain kubectl get pods -w -o json, same pods, same run`, unit: 'ms', value: i.watcherUsage.cpuMs },
         { name: `${n} pods: CLI peak RSS (node)`, unit: 'MB', value: i.run.ownMaxRssKb / 1024 },
         { name: `${n} pods: kubectl proxy peak RSS`, unit: 'MB', value: i.run.proxyMaxRssKb / 1024 },
+        // an upper bound for the tree: the two peaks need not coincide
+        { name: `${n} pods: CLI + kubectl proxy, sum of their peak RSS`, unit: 'MB', value: (i.run.ownMaxRssKb + i.run.proxyMaxRssKb) / 1024 },
         { name: `${n} pods: plain kubectl get -w peak RSS`, unit: 'MB', value: i.watcherUsage.rssKb / 1024 },
         { name: `${n} pods: detection latency`, unit: 'ms', value: latency },
         { name: `${n} pods: progress lines without a TTY`, unit: 'lines', value: lines },
