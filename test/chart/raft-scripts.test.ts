@@ -97,10 +97,12 @@ async function fakeAdmin(state: { password: string; meta: () => object }) {
 }
 
 /** Fake gRPC-web endpoint: the ClusterStatusReply { content: <json> } protobuf in a grpc-web frame. */
-async function fakeGrpcWebFor(meta: () => object) {
+/** `delayMs`: how long each answer takes (v0.4.11's ClusterStatus took more than 3 s while a peer restarted). */
+async function fakeGrpcWebFor(meta: () => object, opts: { delayMs?: number } = {}) {
   const calls = { n: 0, bad: 0 };
   const server = createHttpServer(async (req, res) => {
     const b = await body(req);
+    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     if (req.url !== '/meta.service.common.MetaServiceService/ClusterStatus' || req.headers['content-type'] !== 'application/grpc-web+proto' || !b.equals(Buffer.alloc(5))) {
       calls.bad++;
       res.statusCode = 415;
@@ -426,7 +428,7 @@ describe.each(HELMS)('helm $major', (helm) => {
 
   describe('meta readiness (ready.sh)', () => {
     /** `leaders`: the gRPC port where each other voter answers (RMQ_META_ADDRS); `dir`: reuse a pod's dirs (same emptyDir). */
-    function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number; leaders?: Record<number, number>; dir?: string } = {}) {
+    function ready(grpcPort: number, opts: { id?: number; roles?: string; mqttPort?: number; leaders?: Record<number, number>; dir?: string; probeTimeout?: number } = {}) {
       const dir = opts.dir ?? workdir();
       writeFileSync(join(dir, 'server.toml'), `cluster_name = "x"\nbroker_id = ${opts.id ?? 2}\nbroker_ip = "x"\nroles = ${opts.roles ?? '["meta"]'}\n`);
       const metaAddrs = Object.entries(opts.leaders ?? {}).map(([id, port]) => `${id}=127.0.0.1:${port}`).join(' ');
@@ -437,6 +439,7 @@ describe.each(HELMS)('helm $major', (helm) => {
         RMQ_GRPC_PORT: String(grpcPort),
         RMQ_META_ADDRS: metaAddrs,
         ...(opts.mqttPort ? { RMQ_MQTT_PORT: String(opts.mqttPort) } : {}),
+        ...(opts.probeTimeout ? { RMQ_READY_TIMEOUT_SECONDS: String(opts.probeTimeout) } : {}),
       }).then((r) => ({ ...r, dir }));
     }
     const leaderOne = () => fakeGrpcWebFor(() => shards(() => shard(1, 1, 'Leader', [[1, 2, 3]])));
@@ -491,6 +494,34 @@ describe.each(HELMS)('helm $major', (helm) => {
       const r = await ready(g.port);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain('names itself leader of metadata_0 but is Follower');
+    });
+
+    it("gives its own ClusterStatus and the leader's the probe's time, not a fixed 3 s and 2 s (slow answers of v0.4.11 during a rolling restart)", async () => {
+      const g = await fakeGrpcWebFor(() => shards(() => shard(2, 1, 'Follower', [[1, 2, 3]])), { delayMs: 4_000 });
+      const leader = await fakeGrpcWebFor(() => shards(() => shard(1, 1, 'Leader', [[1, 2, 3]])), { delayMs: 3_000 });
+      // the chart's default probes.readiness.timeoutSeconds (20), as rendered into RMQ_READY_TIMEOUT_SECONDS
+      const r = await ready(g.port, { leaders: { 1: leader.port }, probeTimeout: 20 });
+      expect(r.code, r.stdout).toBe(0);
+      expect([g.calls.n, leader.calls.n]).toEqual([1, 1]);
+    });
+
+    it("never outlasts the probe: a silent gRPC port gets the probe's timeoutSeconds less 2 s, less 2 s more on combined pods", async () => {
+      // accepts, never answers; its connections are destroyed before it closes (close waits for them)
+      const held: import('node:net').Socket[] = [];
+      const server = createTcpServer((sock) => held.push(sock));
+      const silent = await listen(server);
+      closers.push(async () => held.forEach((sock) => sock.destroy()));
+      const meta = await ready(silent, { probeTimeout: 7 });
+      expect(meta.code).toBe(1);
+      expect(meta.stdout).toMatch(/^not ready: ClusterStatus on 127\.0\.0\.1:\d+: curl: \(28\) Operation timed out after 5\d{3} milliseconds/);
+      const combined = await ready(silent, { probeTimeout: 7, roles: '["meta", "broker", "engine"]', mqttPort: await tcpListener() });
+      expect(combined.code).toBe(1);
+      expect(combined.stdout).toMatch(/^not ready: ClusterStatus on 127\.0\.0\.1:\d+: curl: \(28\) Operation timed out after 3\d{3} milliseconds/);
+      // a budget too small for any call fails with the reason, not with a kubelet-side timeout
+      const tiny = await ready(silent, { probeTimeout: 3, roles: '["meta", "broker", "engine"]', mqttPort: await tcpListener() });
+      expect(tiny.code).toBe(1);
+      expect(tiny.stdout).toContain("no time left for ClusterStatus on 127.0.0.1:");
+      expect(tiny.stdout).toContain("within the probe's 3s (probes.readiness.timeoutSeconds)");
     });
 
     it('is not ready when the gRPC port does not answer', async () => {

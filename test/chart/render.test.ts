@@ -172,7 +172,12 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
         // probes: truthful readiness per role, never the health endpoints (QUIC makes /health/ready fail on brokers)
         expect(server.startupProbe.tcpSocket.port).toBe('http');
         expect(server.livenessProbe.tcpSocket.port).toBe('http');
-        if (role === 'meta' || role === 'combined') expect(server.readinessProbe.exec.command).toEqual(['/bin/bash', '/robustmq/chart/scripts/ready.sh']);
+        if (role === 'meta' || role === 'combined') {
+          expect(server.readinessProbe.exec.command).toEqual(['/bin/bash', '/robustmq/chart/scripts/ready.sh']);
+          // ready.sh's gRPC calls share the probe's timeout (v0.4.11's ClusterStatus can take more than 3 s while a peer restarts)
+          expect(server.readinessProbe.timeoutSeconds).toBe(20);
+          expect(server.env.find((e: any) => e.name === 'RMQ_READY_TIMEOUT_SECONDS')?.value).toBe('20');
+        }
         if (role === 'broker') expect(server.readinessProbe.tcpSocket.port).toBe('mqtt');
         if (role === 'engine') expect(server.readinessProbe.tcpSocket.port).toBe('storage');
         expect(JSON.stringify([server.startupProbe, server.livenessProbe, server.readinessProbe])).not.toMatch(/health/);
@@ -267,6 +272,19 @@ describe.each(HELMS)('helm $major ($version)', (helm) => {
     expect(text).not.toContain('cluster.local');
     expect(text).toContain('rmq-robustmq-meta-0.rmq-robustmq-meta-headless.mq.svc.corp.internal:1228');
     expect(text).toContain('*.rmq-robustmq-broker-headless.mq.svc.corp.internal');
+  });
+
+  it("gives ready.sh the readiness probe's timeoutSeconds, on every pod whose probe runs it", () => {
+    const objs = render(helm, { values: [{ topology: 'split', probes: { readiness: { timeoutSeconds: 30 } } }] });
+    const sets = byKind(objs, 'StatefulSet');
+    expect(sets.length).toBeGreaterThan(1);
+    for (const s of sets) {
+      const server = s.spec.template.spec.containers.find((c: any) => c.name === 'robustmq');
+      const env = server.env.find((e: any) => e.name === 'RMQ_READY_TIMEOUT_SECONDS');
+      expect(server.readinessProbe.timeoutSeconds).toBe(30);
+      if (server.readinessProbe.exec) expect(env?.value, s.metadata.name).toBe('30');
+      else expect(env, s.metadata.name).toBeUndefined();
+    }
   });
 
   it('renders monitoring objects only when asked, or on auto when the CRD API exists', () => {

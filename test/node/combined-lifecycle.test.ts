@@ -2,21 +2,26 @@
 // taken through its life in order: one install instead of four keeps the suite inside CI's time, and each step starts
 // from the state the previous one proved healthy.
 //  2. TLS: a client in a pod, holding only the chart's CA, gets the chart's certificate on 8883 through the Service;
-//  3. the meta leader's pod is killed: `status` (the RobustMQ check) names the dead leader and the election until a
-//     new leader answers; the survivors stay Ready; the pod comes back and is Ready only after a leader answered;
-//     one cluster. A rolling restart never has two voters down at once (judged from the watched pod stream);
+//  3. the meta leader's pod is killed: `status` (the RobustMQ check) reports the cluster unhealthy until a leader
+//     answers (on the stand-in: naming the dead leader and the election); the survivors stay Ready; the pod comes
+//     back and is Ready only after a leader answered; then one leader, one cluster. A new Raft term is required on the
+//     stand-in only: the real v0.4.11 let the killed leader, back within seconds from its volume, lead again at the
+//     same term (docs/real-server-run.md, difference 1), which Raft allows. A rolling restart never has two voters
+//     down at once (judged from the watched pod stream);
 //  4. an upgrade changing a config value rolls the pods for real and the CLI watches it to healthy; an upgrade to an
 //     image that is not on the node fails on the kubelet's real pull error (at --timeout: with no registry the pull
 //     is refused, which the CLI treats as transient) and is rolled back to healthy;
 //  6. uninstall: the servers stop gracefully (exit 0 on SIGTERM, inside the grace period), PVCs are kept, and
 //     `uninstall --delete-data` removes them.
 // The stand-in's stale-leader window is shortened to 10 s (STANDIN_STALE_LEADER_MS through combined.extraEnvVars, as
-// a user would pass any env to the server): the behaviour is the same, the wait a third of the default.
+// a user would pass any env to the server): the behaviour is the same, the wait a third of the default. The real
+// server ignores the variable.
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliExpect, dropNamespace, eventually, history, isReady, kubectl, kubectlJson, pods, workdir } from '../e2e/cli.ts';
+import { isStandInImage } from '../../src/core/standin.ts';
 import { imageSets, runClientPod, secs, serverStatus, standinImage, statusJson, watchPods } from './node-helpers.ts';
 
 const ns = 'node-lc';
@@ -25,6 +30,7 @@ const sel = ['-n', ns, '--release', release];
 const podNames = [0, 1, 2].map((i) => `${release}-robustmq-${i}`);
 const selector = `app.kubernetes.io/instance=${release},app.kubernetes.io/component=combined`;
 const STALE_MS = 10_000;
+const onStandIn = isStandInImage(standinImage());
 
 /** the leader all shards name and its term, from a healthy `status -o json` */
 function leaderOf(doc: any): { id: number; pod: string; term: number } {
@@ -82,7 +88,7 @@ describe('a --preset test release (combined ×3) through its life on the real no
     console.log(`node-lc: TLS client check took ${secs(t1)}s`);
   });
 
-  it('kill the leader pod: status names the dead leader and the election; it rejoins, Ready only after a leader answers', async () => {
+  it('kill the leader pod: status reports it until a leader answers; it rejoins, Ready only after a leader answered; one leader, one cluster', async () => {
     const t0 = Date.now();
     const before = await statusJson(sel);
     expect(before.r.code, before.r.stderr).toBe(0);
@@ -98,16 +104,22 @@ describe('a --preset test release (combined ×3) through its life on the real no
       await kubectl(['delete', 'pod', '-n', ns, old.pod, '--grace-period=0', '--force']);
       const killedAt = Date.now();
 
-      // status while the survivors still name the dead leader (or the reborn pod that does not lead yet)
+      // status while the leader is gone. The stand-in's survivors keep naming the dead leader (or the reborn pod that
+      // does not lead yet) for STANDIN_STALE_LEADER_MS, and status must say so and that an election is due. On the real
+      // v0.4.11 status reported the outage differently: /api/info on the survivors hung on the dead node 1 until
+      // curl's limit (docs/real-server-run.md, difference 2); there the requirement is only that status is not
+      // healthy (exit 4) before a leader answers again.
       const seen: string[] = [];
-      const during = await eventually('status to report the dead leader / the election', async () => {
+      const during = await eventually('status to report the outage (on the stand-in: the dead leader and the election)', async () => {
         const s = await statusJson(sel);
-        seen.push(`${secs(killedAt)}s exit ${s.r.code}: ${JSON.stringify(s.doc?.raft?.problems ?? s.doc?.raftNote)}`);
+        seen.push(`${secs(killedAt)}s exit ${s.r.code}: ${JSON.stringify(s.doc?.raft?.problems ?? s.doc?.raftNote ?? s.doc?.problems)}`);
+        if (s.r.code !== 4) return undefined;
+        if (!onStandIn) return s;
         const problems: string[] = s.doc?.raft?.problems ?? [];
-        return s.r.code === 4 && problems.some((p) => new RegExp(`leader ${old.id} \\(${old.pod}\\) (unreachable|does not confirm it leads)`).test(p) && /election in progress/.test(p)) ? s : undefined;
+        return problems.some((p) => new RegExp(`leader ${old.id} \\(${old.pod}\\) (unreachable|does not confirm it leads)`).test(p) && /election in progress/.test(p)) ? s : undefined;
       }, 60_000);
       expect(during.doc.ok).toBe(false);
-      expect(during.doc.raft.status).toBe('failed');
+      if (onStandIn) expect(during.doc.raft.status).toBe('failed');
 
       const after = await eventually('status healthy with a leader that answers', async () => {
         const s = await statusJson(sel);
@@ -115,27 +127,41 @@ describe('a --preset test release (combined ×3) through its life on the real no
         return s.r.code === 0 ? s : undefined;
       }, 180_000);
       console.log(`node-lc: after the kill:\n  ${seen.join('\n  ')}`);
+      // one leader for every shard at one term (leaderOf), one cluster of the three voters
       expectOneCluster(after.doc);
       const now = leaderOf(after.doc);
-      expect(now.term).toBeGreaterThan(old.term);
+      // The stand-in's followers elect a new leader once the old one is stale: term + 1. On the real server either is
+      // correct Raft: a new term (an election happened), or the same leader at the same term (the killed node came
+      // back from its volume before any follower started an election, as v0.4.11 did in every hand run). A different
+      // leader at the old term, or a lower term, is never correct.
+      if (onStandIn) expect(now.term).toBeGreaterThan(old.term);
+      else if (now.term === old.term) expect(now.id, `leader changed from ${old.id} to ${now.id} without a new term`).toBe(old.id);
+      else expect(now.term).toBeGreaterThan(old.term);
 
-      // the reborn pod: new uid, Ready no earlier than the new leader's election (its own log says when)
+      // the reborn pod: new uid, Ready
       const reborn = await kubectlJson(['get', 'pod', '-n', ns, old.pod]);
       expect(reborn.metadata.uid).not.toBe(oldUid);
       expect(isReady(reborn)).toBe(true);
       const readyAt = Date.parse(reborn.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
-      const leaderLog = await kubectl(['logs', '-n', ns, now.pod, '-c', 'robustmq']);
-      const elected = new RegExp(`^(\\S+)\\s+INFO .*elected leader, term ${now.term}\\b`, 'm').exec(leaderLog);
-      expect(elected, `no election at term ${now.term} in ${now.pod}'s log`).not.toBeNull();
-      const electedAt = Date.parse(elected![1]!);
-      // lastTransitionTime has whole seconds
-      expect(readyAt).toBeGreaterThanOrEqual(Math.floor(electedAt / 1000) * 1000);
+      if (onStandIn) {
+        // Ready no earlier than the new leader's election (the stand-in's own log says when)
+        const leaderLog = await kubectl(['logs', '-n', ns, now.pod, '-c', 'robustmq']);
+        const elected = new RegExp(`^(\\S+)\\s+INFO .*elected leader, term ${now.term}\\b`, 'm').exec(leaderLog);
+        expect(elected, `no election at term ${now.term} in ${now.pod}'s log`).not.toBeNull();
+        const electedAt = Date.parse(elected![1]!);
+        // lastTransitionTime has whole seconds
+        expect(readyAt).toBeGreaterThanOrEqual(Math.floor(electedAt / 1000) * 1000);
+      } else {
+        // the real server logs no such line; the reborn pod's readiness passed ready.sh's once-per-start leader check
+        // (its own view names a leader that confirms it leads, itself included) after the kill
+        expect(readyAt).toBeGreaterThanOrEqual(Math.floor(killedAt / 1000) * 1000);
+      }
 
       // readiness stayed about each pod: the survivors never went not-Ready during the election
       const downs = w.downCounts(podNames);
       for (const d of downs) for (const s of survivors) expect(d.down, `${s} went not-Ready during the election`).not.toContain(s);
       expect(downs.some((d) => d.down.includes(old.pod))).toBe(true);
-      console.log(`node-lc: leader ${old.id} (${old.pod}, term ${old.term}) killed; new leader ${now.id} (${now.pod}) term ${now.term}; ${old.pod} Ready ${((readyAt - killedAt) / 1000).toFixed(0)}s after the kill; took ${secs(t0)}s`);
+      console.log(`node-lc: leader ${old.id} (${old.pod}, term ${old.term}) killed; leader now ${now.id} (${now.pod}) term ${now.term}; ${old.pod} Ready ${((readyAt - killedAt) / 1000).toFixed(0)}s after the kill; took ${secs(t0)}s`);
     } finally {
       w.stop();
     }

@@ -84,14 +84,18 @@ describe('CSI VolumeSnapshots on the test-only hostpath driver', () => {
     await kubectlTry(['delete', 'volumesnapshotcontent', preProvisioned, '--ignore-not-found', '--wait=false']);
   });
 
-  it('advertises the driver, a non-default StorageClass and the Retain (default) and Delete snapshot classes', async () => {
+  it('advertises the driver, the default StorageClass and the Retain (default) and Delete snapshot classes', async () => {
     const driver = await kubectlJson(['get', 'csidriver', node.csiDriver]);
     expect(driver.spec).toMatchObject({ attachRequired: false, fsGroupPolicy: 'File' });
     const csiNode = await kubectlJson(['get', 'csinode', node.nodeName]);
     expect(csiNode.spec.drivers.map((d: any) => [d.name, d.nodeID])).toEqual([[node.csiDriver, node.nodeName]]);
     const sc = await kubectlJson(['get', 'storageclass', node.csiStorageClass]);
     expect(sc.provisioner).toBe(node.csiDriver);
-    expect(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']).toBeUndefined();
+    // the node's only default class (a claim without storageClassName lands here, fsGroup applied)
+    expect(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']).toBe('true');
+    const defaults = (await kubectlJson<{ items: any[] }>(['get', 'storageclasses'])).items
+      .filter((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true').map((c) => c.metadata.name);
+    expect(defaults).toEqual([node.csiStorageClass]);
     const retain = await kubectlJson(['get', 'volumesnapshotclass', node.snapshotClassRetain]);
     expect([retain.driver, retain.deletionPolicy, retain.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class']]).toEqual([node.csiDriver, 'Retain', 'true']);
     const del = await kubectlJson(['get', 'volumesnapshotclass', node.snapshotClassDelete]);

@@ -217,6 +217,9 @@ export async function deleteMqttUser(t: AdminApiTarget, username: string, tenant
  * backup and read back after the restore (the stand-in keeps both in its data directory as the server keeps them in
  * RocksDB), and one healthy Raft cluster. Shared by the snapshot and the copy scenarios.
  */
+/** How long backupProof's retained-message check waits for the message, as the chart's helm test waits (tests.timeoutSeconds). */
+const RETAINED_WAIT_SECONDS = 120;
+
 export function backupProof(o: { namespace: string; release: string; topic: string; message: string; user: { username: string; password: string } }) {
   const { namespace: ns, release, topic, message, user } = o;
   const sel = ['-n', ns, '--release', release];
@@ -240,9 +243,26 @@ export function backupProof(o: { namespace: string; release: string; topic: stri
   const publishRetained = (pod: string, who: { username: string; password: string }) =>
     mqttInPod(pod, who, `printf '%s\\n' '${message}' | /robustmq/libs/cli-command mqtt --server 127.0.0.1:1883 publish --username "$USER_NAME" --password "$pw" --topic '${topic}' --qos 1 --retained`);
 
-  /** Subscribes for a few seconds and prints what arrived: a retained message arrives at once. */
+  /**
+   * Subscribes and prints what arrived once the retained message did, the subscriber ended or RETAINED_WAIT_SECONDS
+   * passed: the chart's helm test (mqtt-roundtrip.sh) gives the same cli-command up to 120 s. The stand-in answers at
+   * once; the real v0.4.11 cli-command printed nothing but `able to connect` within the 8 s this used to allow
+   * (docs/real-server-run.md, run 4).
+   */
   const readRetained = (pod: string, who: { username: string; password: string }) =>
-    mqttInPod(pod, who, `timeout 8 /robustmq/libs/cli-command mqtt --server 127.0.0.1:1883 subscribe --username "$USER_NAME" --password "$pw" --topic '${topic}' --qos 1; true`);
+    mqttInPod(pod, who, [
+      'log=$(mktemp /tmp/retained.XXXXXX)',
+      `/robustmq/libs/cli-command mqtt --server 127.0.0.1:1883 subscribe --username "$USER_NAME" --password "$pw" --topic '${topic}' --qos 1 >"$log" 2>&1 &`,
+      'sub=$!',
+      `deadline=$((SECONDS + ${RETAINED_WAIT_SECONDS}))`,
+      `until grep -qF -- 'payload: ${message}' "$log"; do`,
+      '  kill -0 "$sub" 2>/dev/null || break',
+      '  ((SECONDS < deadline)) || break',
+      '  sleep 1',
+      'done',
+      'kill "$sub" 2>/dev/null; wait "$sub" 2>/dev/null',
+      'cat "$log"; rm -f "$log"; true',
+    ].join('\n'));
 
   /** One Raft cluster, three voters, every node registered, the leader answering (the RobustMQ check via status). */
   async function expectOneHealthyCluster(): Promise<void> {

@@ -130,9 +130,12 @@ describe('the real node', () => {
       expect(p.spec.containers[0].image).toBe(standin);
       for (const s of p.status.initContainerStatuses ?? []) expect(s.state.terminated, s.name).toMatchObject({ exitCode: 0, reason: 'Completed' });
       expect(p.status.containerStatuses[0].restartCount).toBe(0);
-      // A real volume, with the pod's fsGroup applied by the kubelet.
+      // A real volume on the default class (the CSI driver's), with the pod's fsGroup (999) applied by the kubelet:
+      // the driver makes a root-owned 0755 directory, the kubelet makes it root:999 with group rwx and setgid.
       const pvcs = (await kubectlJson<{ items: any[] }>(['get', 'pvc', '-n', ns])).items;
       expect(pvcs.map((c) => [c.status.phase, c.spec.storageClassName])).toEqual([['Bound', node.storageClasses.default]]);
+      const dataDir = await kubectl(['exec', '-n', ns, p.metadata.name, '-c', 'robustmq', '--', 'stat', '-c', '%u:%g %a', '/robustmq/data']);
+      expect(dataDir.trim()).toBe('0:999 2775');
       console.log(`node: dev install through the CLI took ${seconds}s`);
     });
   });

@@ -37,11 +37,9 @@ export const REALNODE_SERVICE_CIDR = '10.96.0.0/16';
 export const REALNODE_CLUSTER_CIDR = '10.244.0.0/16';
 export const REALNODE_POD_SUBNET = '10.244.0.0/24';
 export const REALNODE_DNS_IP = '10.96.0.10';
-/** Default StorageClass (fsGroup applied) and the local-path-like one (0777 dirs, fsGroup ignored). */
-export const REALNODE_STORAGE_CLASSES = { default: 'standard', fsGroupIgnored: 'local-path' } as const;
 /**
  * CSI snapshots on the node (realnode/csi-objects.yaml, csi-snapshot-classes.yaml): the test-only driver's name, its
- * StorageClass (not the default), and its VolumeSnapshotClasses (Retain is the default snapshot class).
+ * StorageClass (the node's default class), and its VolumeSnapshotClasses (Retain is the default snapshot class).
  */
 export const REALNODE_CSI = {
   csiDriver: 'hostpath.csi.robustmq-install.test',
@@ -49,6 +47,11 @@ export const REALNODE_CSI = {
   snapshotClassRetain: 'csi-hostpath-retain',
   snapshotClassDelete: 'csi-hostpath-delete',
 } as const;
+/**
+ * Default StorageClass (the CSI driver's, fsGroup applied by the kubelet) and the local-path-like one
+ * (realnode/provisioner.mjs: 0777 dirs, fsGroup ignored).
+ */
+export const REALNODE_STORAGE_CLASSES = { default: REALNODE_CSI.csiStorageClass, fsGroupIgnored: 'local-path' } as const;
 const SNAPSHOT_CRDS = ['volumesnapshotclasses', 'volumesnapshotcontents', 'volumesnapshots'].map((r) => `crd/${r}.snapshot.storage.k8s.io`);
 /** Prefix of the state dirs (under os.tmpdir()); `node:down --all` sweeps them. */
 export const DIR_PREFIX = 'robustmq-realnode-';
@@ -401,7 +404,7 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       `--registration-socket=${path.join(dir, 'kubelet', 'plugins_registry', `${REALNODE_CSI.csiDriver}-reg.sock`)}`,
     ]);
     // The sidecars wait for the driver's socket themselves; they need only the RBAC applied above.
-    spawnNs('csi-provisioner', bins.csiProvisioner, [`--csi-address=${csiSocket}`, `--kubeconfig=${path.join(dir, 'csi-provisioner.kubeconfig')}`]);
+    const csiProvisioner = spawnNs('csi-provisioner', bins.csiProvisioner, [`--csi-address=${csiSocket}`, `--kubeconfig=${path.join(dir, 'csi-provisioner.kubeconfig')}`]);
     // Once the CRDs are served: both list snapshot objects at start, and the classes need the CRDs. Group snapshots
     // are off: their CRDs are not installed (both would otherwise probe for them and log that they are missing).
     const snapshotsReady = (async () => {
@@ -444,6 +447,11 @@ export async function startRealNode(opts: RealNodeOptions = {}): Promise<RealNod
       return n.spec?.drivers?.some((d) => d.name === REALNODE_CSI.csiDriver) === true;
     });
     log(`realnode: CSI driver registered after ${secs(t0)}s`);
+    // csi-hostpath is the default class: a claim made before csi-provisioner's controller runs would wait for its
+    // informers. It logs this line once its caches are synced and its workers started (sig-storage-lib-external-
+    // provisioner's controller.Run); there is no readiness endpoint without leader election.
+    await waitFor('csi-provisioner to start its controller', async () => readFileSync(csiProvisioner.log, 'utf8').includes('Started provisioner controller'));
+    log(`realnode: csi-provisioner controller started after ${secs(t0)}s`);
     await snapshotsReady;
     await imported;
     log(`realnode: ready after ${secs(t0)}s (${dir})`);

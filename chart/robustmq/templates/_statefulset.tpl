@@ -167,6 +167,9 @@ spec:
             # run.sh repeats the first-boot wait when the server container restarts before this node became a voter
             - name: RMQ_META_ADDRS
               value: {{ join " " $metaList | quote }}
+            # ready.sh's gRPC calls share what the kubelet allows the probe
+            - name: RMQ_READY_TIMEOUT_SECONDS
+              value: {{ $ctx.Values.probes.readiness.timeoutSeconds | quote }}
             {{- end }}
             {{- with $v.extraEnvVars }}
             {{- toYaml . | nindent 12 }}

@@ -240,7 +240,7 @@ func (d *Driver) NodeGetInfo(context.Context, *csi.NodeGetInfoRequest) (*csi.Nod
 }
 
 // No STAGE_UNSTAGE_VOLUME: the kubelet then goes straight to NodePublishVolume. No VOLUME_MOUNT_GROUP either:
-// the kubelet applies fsGroup itself (the CSIDriver's fsGroupPolicy File), as for the node's `standard` class.
+// the kubelet applies fsGroup itself (the CSIDriver's fsGroupPolicy File).
 func (d *Driver) NodeGetCapabilities(context.Context, *csi.NodeGetCapabilitiesRequest) (*csi.NodeGetCapabilitiesResponse, error) {
 	return &csi.NodeGetCapabilitiesResponse{}, nil
 }

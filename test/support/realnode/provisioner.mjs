@@ -1,8 +1,9 @@
-// The real node's dynamic volume provisioner (plain JS: it runs with `node` inside the node's namespaces, no
-// build step). For every pending PVC of a StorageClass whose provisioner is PROVISIONER it makes a directory under
-// the volumes dir and a PV pre-bound to the claim; for every Released PV it made, it removes both.
-//   volumeType=local          `local` PV on a root-owned 0755 dir: the kubelet applies the pod's fsGroup
+// The real node's dynamic volume provisioner for the `local-path` class (plain JS: it runs with `node` inside the
+// node's namespaces, no build step). For every pending PVC of a StorageClass whose provisioner is PROVISIONER it makes
+// a directory under the volumes dir and a PV pre-bound to the claim; for every Released PV it made, it removes both.
 //   volumeType=hostPath-0777  hostPath PV on a 0777 dir: fsGroup ignored, anyone may write (local-path's way)
+// (The node's default class, csi-hostpath, is the CSI driver's; a `local` PV type, fsGroup applied, was served here
+// while this provisioner's `standard` class was the default.)
 // Polling (1 s) instead of watches keeps it short; a test waits on PVC phases anyway.
 // Usage: node provisioner.mjs SERVER CA CERT KEY NODE_NAME VOLUMES_DIR
 import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -36,12 +37,13 @@ function volumeDir(pvName) {
 
 async function provision(pvc, sc) {
   const pvName = `pvc-${pvc.metadata.uid}`;
-  const type = sc.parameters?.volumeType ?? 'local';
+  const type = sc.parameters?.volumeType;
+  if (type !== 'hostPath-0777') throw new Error(`StorageClass ${sc.metadata.name}: volumeType ${type} is not served (only hostPath-0777)`);
   const dir = volumeDir(pvName);
   mkdirSync(dir, { recursive: true });
   // chmod, not mkdir's mode: the umask would take the group/other bits off 0777.
-  chmodSync(dir, type === 'hostPath-0777' ? 0o777 : 0o755);
-  const source = type === 'hostPath-0777' ? { hostPath: { path: dir, type: 'Directory' } } : { local: { path: dir } };
+  chmodSync(dir, 0o777);
+  const source = { hostPath: { path: dir, type: 'Directory' } };
   const pv = {
     apiVersion: 'v1',
     kind: 'PersistentVolume',

@@ -14,14 +14,29 @@ GRPC_PORT=${RMQ_GRPC_PORT:-1228}
 MQTT_PORT=${RMQ_MQTT_PORT:-}
 HOST=${RMQ_READY_HOST:-127.0.0.1}
 STATE_DIR=${RMQ_STATE_DIR:-/tmp} # an emptyDir: survives container restarts, not pod restarts
+# The probe's timeoutSeconds (rendered from probes.readiness.timeoutSeconds). The gRPC calls below get whatever of it
+# is left, less 2 s for bash and the kubelet's exec and 2 s for the MQTT check: on v0.4.11 a healthy node's own
+# ClusterStatus took more than 3 s while a peer was restarting (docs/real-server-run.md), and a fixed 3 s limit then
+# turned a Ready leader not-Ready in the middle of a rolling restart.
+PROBE_TIMEOUT=${RMQ_READY_TIMEOUT_SECONDS:-20}
+deadline=$((SECONDS + PROBE_TIMEOUT - 2))
+reserve=0
+[ -z "$MQTT_PORT" ] || reserve=2
 
 fail() { echo "not ready: $*"; exit 1; }
+# time_left WHAT: seconds a call may take, at least 1; fails the probe when nothing is left of the budget.
+time_left() {
+  local left=$((deadline - SECONDS - reserve))
+  ((left >= 1)) || fail "no time left for $1 within the probe's ${PROBE_TIMEOUT}s (probes.readiness.timeoutSeconds)"
+  limit=$left
+}
 broker_id=$(sed -n 's/^broker_id = \([0-9][0-9]*\)$/\1/p' "$CONFIG")
 roles=$(sed -n 's/^roles = //p' "$CONFIG")
 [ -n "$broker_id" ] || fail "no broker_id in $CONFIG"
 
 if [[ $roles == *'"meta"'* ]]; then
-  status=$(grpc_status "$HOST" "$GRPC_PORT") ||
+  time_left "ClusterStatus on $HOST:$GRPC_PORT"
+  status=$(RMQ_GRPC_TIMEOUT_SECONDS=$limit grpc_status "$HOST" "$GRPC_PORT") ||
     fail "ClusterStatus on $HOST:$GRPC_PORT: $status"
   mapfile -t leaders < <(raft_leaders "$status")
   mapfile -t configs < <(raft_configs "$status")
@@ -50,7 +65,8 @@ if [[ $roles == *'"meta"'* ]]; then
         addr=''
         for pair in ${RMQ_META_ADDRS:-}; do [ "${pair%%=*}" = "$leader" ] && addr=${pair#*=}; done
         [ -n "$addr" ] || fail "leader $leader of $name is not in RMQ_META_ADDRS"
-        views[$leader]=$(RMQ_GRPC_TIMEOUT_SECONDS=${RMQ_LEADER_TIMEOUT_SECONDS:-2} grpc_status "${addr%:*}" "${addr##*:}") || fail "leader $leader ($addr) does not answer: waiting for it or for an election"
+        time_left "leader $leader ($addr)"
+        views[$leader]=$(RMQ_GRPC_TIMEOUT_SECONDS=$limit grpc_status "${addr%:*}" "${addr##*:}") || fail "leader $leader ($addr) does not answer: waiting for it or for an election"
       fi
       lstate=$(raft_shards "${views[$leader]}" | while read -r n st _; do [ "$n" = "$name" ] && echo "$st"; done)
       [ "$lstate" = Leader ] || fail "node $leader does not confirm it leads $name (its state: ${lstate:-unknown}): waiting for an election"
