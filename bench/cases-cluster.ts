@@ -293,11 +293,17 @@ async function rawHelmInstall(c: Cluster, valuesFile: string, credentialsFrom: s
   await kubectl(c, ['-n', ns, 'create', 'secret', 'generic', 'robustmq-credentials', ...literal]);
   const run = await runTimed(c.helm4, ['upgrade', '--install', 'robustmq', chart, '-n', ns, '-f', valuesFile, '--wait=watcher', '--timeout', '5m'], { ...process.env, KUBECONFIG: c.kubeconfig });
   if (run.code !== 0) throw new Error(`raw helm exited ${run.code}: ${run.lines.map((l) => l.text).join('\n')}`);
-  void kubectl(c, ['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
-  return run.endedAt - run.startedAt;
+  const ms = run.endedAt - run.startedAt;
+  await drained(c, ns);
+  return ms;
 }
 
 const cleanup = (c: Cluster, ns: string) => void kubectl(c, ['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+/**
+ * Deletes a measured namespace and waits until it is gone (not timed): a teardown still running (pods, PVCs, PVs
+ * garbage-collected) loads the API server under the next measurement, and hits the side with more API calls harder.
+ */
+const drained = (c: Cluster, ns: string) => kubectl(c, ['delete', 'namespace', ns, '--wait=true', '--timeout=180s']).then(() => undefined, () => undefined);
 
 export async function p3p4TimeToReady(c: Cluster, rounds: number, scenarios: Scenario[]): Promise<CaseResult[]> {
   const work = mkdtempSync(join(tmpdir(), 'bench-p3-'));
@@ -329,10 +335,10 @@ export async function p3p4TimeToReady(c: Cluster, rounds: number, scenarios: Sce
             // raw helm needs the CLI's final values; when raw goes first the CLI has not run yet, so make them
             const ref = lastCli ?? (await cliInstall(c, s, work));
             m.raw.push(await rawHelmInstall(c, ref.valuesOut, ref.ns));
-            if (!lastCli) cleanup(c, ref.ns);
+            if (!lastCli) await drained(c, ref.ns);
           }
         }
-        if (lastCli) cleanup(c, lastCli.ns);
+        if (lastCli) await drained(c, lastCli.ns);
       }
     }
     for (const s of scenarios) {

@@ -15,7 +15,7 @@ const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toUpperCase());
 const wants = (...ids: string[]) => !only || ids.some((id) => only.includes(id));
 
-const rounds = quick ? { p1: 1, p2: 1, p3: 1, p6: 1 } : { p1: 15, p2: 9, p3: 3, p6: 3 };
+const rounds = quick ? { p1: 1, p2: 1, p3: 1, p6: 1 } : { p1: 15, p2: 9, p3: 7, p6: 3 };
 // total pods (1 meta, 1 engine, the rest brokers)
 const p5Sizes = process.env.BENCH_P5_SIZES ? process.env.BENCH_P5_SIZES.split(',').map(Number) : quick ? [6, 10] : [300, 1000];
 
