@@ -309,7 +309,7 @@ export async function p3p4TimeToReady(c: Cluster, rounds: number, scenarios: Sce
   const work = mkdtempSync(join(tmpdir(), 'bench-p3-'));
   const p3: CaseResult = {
     id: 'P3',
-    title: 'the whole CLI run (preflight, Secret, helm, health; --skip-smoke: kwok cannot exec, so the RobustMQ check and helm test are left out) against raw `helm upgrade --install --wait=watcher` (helm 4, same chart, values and Secret, fresh namespace), dev and prod interleaved in one run',
+    title: "the whole CLI run (preflight, Secret, helm applying, the CLI's health watch until every pod is Ready; --skip-smoke: kwok cannot exec, so the RobustMQ check and helm test are left out) against raw `helm upgrade --install --wait=watcher` (helm 4, same chart, values and Secret, fresh namespace), dev and prod interleaved in one run",
     rows: [],
     ratios: [],
   };

@@ -44,6 +44,8 @@ export interface Options {
   timeoutMs: number;
   /** undefined = the command's default (upgrade: on; install: never uninstalls) */
   rollbackOnFailure?: boolean;
+  /** helm's own --wait decides readiness (default: helm applies, the CLI's health watch decides) */
+  helmWait: boolean;
   skipSmoke: boolean;
   output: 'text' | 'json';
   /** false with --no-color (NO_COLOR is resolved in terminal.ts) */
@@ -96,6 +98,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'dry-run', type: 'boolean', key: 'dryRun', help: 'touch no cluster, write no file: print the overlay and the helm commands', only: ['install', 'upgrade', 'rollback', 'uninstall'] },
   { name: 'timeout', type: 'string', key: 'timeout', arg: 'DURATION', help: 'deadline for helm and the health watch together, e.g. 10m (default 10m)', only: ['install', 'upgrade', 'rollback', 'uninstall', 'status', 'preflight', 'backup', 'restore'] },
   { name: 'rollback-on-failure', type: 'boolean', key: 'rollbackOnFailure', negatable: true, help: 'upgrade/rollback: roll back when health fails (default on for upgrade; install never uninstalls)', only: ['install', 'upgrade', 'rollback'] },
+  { name: 'helm-wait', type: 'boolean', key: 'helmWait', help: "let helm's own --wait decide readiness too: helm then marks a release failed when health fails (slower: its watcher lags the pods)", only: ['install', 'upgrade', 'restore'] },
   { name: 'skip-smoke', type: 'boolean', key: 'skipSmoke', help: 'skip the RobustMQ check and helm test', only: ['install', 'upgrade', 'rollback', 'status', 'restore'] },
   { name: 'output', short: 'o', type: 'string', key: 'output', arg: 'text|json', choices: ['text', 'json'], help: 'json: machine output on stdout, human text on stderr' },
   { name: 'color', type: 'boolean', key: 'color', negatable: true, help: '--no-color: no ANSI colors (NO_COLOR is honoured too)' },
@@ -122,6 +125,7 @@ export function defaultOptions(): Options {
     dryRun: false,
     timeout: '10m',
     timeoutMs: 600_000,
+    helmWait: false,
     skipSmoke: false,
     output: 'text',
     color: true,

@@ -79,6 +79,8 @@ export interface PlanInput {
     offline?: boolean;
     /** let helm roll back a failed upgrade itself (default: the deploy flow does it) */
     helmRollback?: boolean;
+    /** helm's own --wait as well (default: helm applies and the deploy flow's health watch decides readiness) */
+    helmWait?: boolean;
   };
   meta: { cliVersion: string; date: string };
 }
@@ -290,7 +292,7 @@ export function plan(input: PlanInput): Plan {
     helm.push(template);
   } else {
     helm.push({
-      purpose: input.command === 'install' ? 'install the release (waits for readiness; never uninstalls on failure)' : 'upgrade the release (reset-then-reuse values)',
+      purpose: `${input.command === 'install' ? 'install the release (never uninstalls on failure)' : 'upgrade the release (reset-then-reuse values)'}; ${flags.helmWait ? "helm's --wait and" : 'then'} the health watch wait${flags.helmWait ? '' : 's'} for readiness`,
       argv: deployArgv({
         helmMajor: facts.helmMajor,
         action: input.command,
@@ -298,6 +300,7 @@ export function plan(input: PlanInput): Plan {
         chart: flags.chart.source,
         valuesFile: flags.valuesFile,
         timeout: flags.timeout,
+        wait: flags.helmWait === true || flags.helmRollback === true,
         helmRollback: flags.helmRollback,
         inheritedApplyMethod: rel?.applyMethod,
         ...conn,

@@ -1,6 +1,8 @@
-// The deploy flow: preflight → namespace + credentials Secret → helm install|upgrade (with its own --wait) while the
-// CLI watches the pods → on a terminal failure: debug bundle, ONE SIGTERM to helm (release becomes `failed`, never
-// `pending-*`), rollback (upgrade, default on) and exit 4 → on success: the RobustMQ check and helm test.
+// The deploy flow: preflight → namespace + credentials Secret → helm install|upgrade while the CLI watches the pods →
+// the CLI's health watch decides when the pods are Ready (by default helm only applies: its own --wait watcher lags
+// the pods by 0.3–0.5 s; with --helm-wait, helm's --wait must agree too) → on a terminal failure: debug bundle, ONE
+// SIGTERM to helm if it still runs (the release becomes `failed`, never `pending-*`), rollback (upgrade, default on)
+// and exit 4 → on success: the RobustMQ check and helm test.
 //
 // Signals: ctx.signal aborts on the first Ctrl-C/SIGTERM. helm.ts forwards exactly one signal to install/upgrade
 // and waits for it; rollbacks run to completion whatever happens. Exit 130 after an abort.
@@ -22,7 +24,7 @@ import { lastLines, Progress, secs } from './progress.js';
 import { lastGood, releaseHistory, releaseStatus, rollbackCommand } from './release.js';
 import { rollbackAndWatch } from './rollback.js';
 import { printSmoke, smoke, type SmokeResult } from './smoke.js';
-import { ReleaseWatch, rolledOutSince, snapshotOnce, stsGenerations, verdictOf } from './watch.js';
+import { caughtUp, ReleaseWatch, rolledOutSince, snapshotOnce, stsGenerations, verdictOf, type Snapshot } from './watch.js';
 
 export interface DeployRequest {
   plan: Plan;
@@ -124,7 +126,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     }
     // An upgrade starts from Ready pods: remember the StatefulSets as they were, so the early healthy line waits
     // for helm's change to reach them.
-    if (action === 'upgrade') stsBefore = stsGenerations(await kube.list<K8sStatefulSet>('statefulsets.apps', { namespace: plan.namespace, selector: `app.kubernetes.io/instance=${plan.release}` }));
+    if (action === 'upgrade' && step.argv.some((a) => a.startsWith('--wait'))) stsBefore = stsGenerations(await kube.list<K8sStatefulSet>('statefulsets.apps', { namespace: plan.namespace, selector: `app.kubernetes.io/instance=${plan.release}` }));
   } catch (e) {
     await watch.stop();
     throw e;
@@ -134,8 +136,11 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   const bundleOf = (what: Pick<BundleRequest, 'summary' | 'verdict' | 'snapshot'>) =>
     writeDebugBundle(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, secretName: secret.name, overlayYaml: plan.overlayYaml, knownSecrets, ...what });
 
-  // 3. helm with its own --wait, the watch alongside
+  // 3. helm, the watch alongside. Without --helm-wait helm returns once the objects are applied, and the run is
+  // done when the watch sees every pod Ready on what helm applied (or fails, or --timeout passes).
+  const helmWaits = step.argv.some((a) => a.startsWith('--wait'));
   const start = Date.now();
+  const deadline = start + ctx.options.timeoutMs;
   const progress = new Progress(ctx);
   const helmAbort = new AbortController();
   const forwardAbort = () => helmAbort.abort(ctx.signal.reason);
@@ -146,30 +151,75 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   const hp = runHelm(helm.path, step.argv, { env: t.childEnv, signal: helmAbort.signal, onAbort: 'forward' }).finally(() => {
     helmDone = true;
   });
+  // once helm has exited, waits race against the watch and the clock only
+  const helmOrNever = (): Promise<unknown> => (helmDone ? new Promise<never>(() => undefined) : hp);
   let failure: (Verdict & { known: boolean }) | undefined;
   let last: (Verdict & { known: boolean }) | undefined;
   // Judged on every watch event (the limit is the latency of an event, not a poll interval); the tick only moves
   // the time-based thresholds (grace periods) along when nothing changes.
   let changed: () => void = () => undefined;
   const unsubscribe = watch.onChange(() => changed());
+  const wakeOnAbort = () => changed();
+  ctx.signal.addEventListener('abort', wakeOnAbort, { once: true });
   let healthySummary: string | undefined;
   let judgedAt = 0;
+  /** without --helm-wait: the StatefulSets as helm left them, and the release it recorded */
+  let applied: { generations: Map<string, number | undefined>; release?: { status: string; revision: number } } | undefined;
+  let ownTimeout = false;
+  let judgeNow = false;
+  let healthy = false;
   try {
-    while (!helmDone) {
-      const change = new Promise<void>((resolve) => (changed = resolve));
-      await Promise.race([hp, sleep(TICK_MS), change]);
-      if (helmDone) break;
-      // A rollout of hundreds of pods is a burst of thousands of events: judge the burst, not every event in it
-      // (bench P5 measured 4.2 s of CPU at 300 pods judging each one).
-      const wait = Math.max(JUDGE_INTERVAL_MS, watch.judgeIntervalMs()) - (Date.now() - judgedAt);
-      if (wait > 0) await Promise.race([hp, watch.readyOrAfter(wait)]);
-      if (helmDone) break;
+    for (;;) {
+      if (helmDone) {
+        if (helmWaits) break;
+        const hr = await hp;
+        if (hr.exitCode !== 0 || ctx.signal.aborted) break;
+        if (!applied) {
+          // (a failed read is tried again on the next tick, until --timeout)
+          const read = await Promise.all([
+            kube.list<K8sStatefulSet>('statefulsets.apps', { namespace: plan.namespace, selector: `app.kubernetes.io/instance=${plan.release}` }),
+            storedRelease(ctx, plan.release, plan.namespace),
+          ]).catch(() => undefined);
+          if (read) {
+            const [sts, rel] = read;
+            applied = { generations: stsGenerations(sts.filter((x) => !x.metadata.deletionTimestamp)), ...(rel ? { release: rel } : {}) };
+            if (!t.json) t.ok(`helm ${step.argv[0]} finished in ${secs(Date.now() - start)}: release ${plan.release}${rel ? ` revision ${rel.revision} ${rel.status}` : ''}; waiting for the pods`);
+            // the pods may all be Ready already, with no event left to come: judge now
+            judgeNow = true;
+          }
+        }
+        if (Date.now() >= deadline) {
+          ownTimeout = true;
+          break;
+        }
+      }
+      if (judgeNow) judgeNow = false;
+      else {
+        const change = new Promise<void>((resolve) => (changed = resolve));
+        await Promise.race([helmOrNever(), sleep(TICK_MS), change]);
+        if (helmDone && (helmWaits || !applied)) continue;
+        if (ctx.signal.aborted && helmDone) continue;
+        // A rollout of hundreds of pods is a burst of thousands of events: judge the burst, not every event in it
+        // (bench P5 measured 4.2 s of CPU at 300 pods judging each one).
+        const wait = Math.max(JUDGE_INTERVAL_MS, watch.judgeIntervalMs()) - (Date.now() - judgedAt);
+        if (wait > 0) await Promise.race([helmOrNever(), watch.readyOrAfter(wait)]);
+        if (helmDone && (helmWaits || !applied)) continue;
+      }
       judgedAt = Date.now();
-      last = verdictOf(watch.snapshot(), { now: Date.now(), since: start });
-      if (last.status === 'healthy' && healthySummary === undefined && (!stsBefore || rolledOutSince(stsBefore, watch.snapshot().statefulSets))) {
-        // said as soon as it is seen; helm's own --wait still has to agree before the run counts as done
-        healthySummary = last.summary;
-        if (!t.json) t.ok(`pods: ${last.summary} (after ${secs(Date.now() - start)}; waiting for helm to finish)`);
+      const snap = watch.snapshot();
+      last = verdictOf(snap, { now: Date.now(), since: start });
+      // without --helm-wait nothing counts as healthy before helm has applied
+      const reached = applied ? caughtUp(applied.generations, snap.statefulSets) : helmWaits && (!stsBefore || rolledOutSince(stsBefore, snap.statefulSets));
+      if (last.status === 'healthy' && reached) {
+        if (applied) {
+          healthy = true;
+          break;
+        }
+        if (healthySummary === undefined) {
+          // said as soon as it is seen; helm's own --wait still has to agree before the run counts as done
+          healthySummary = last.summary;
+          if (!t.json) t.ok(`pods: ${last.summary} (after ${secs(Date.now() - start)}; waiting for helm to finish)`);
+        }
       } else if (last.status !== 'healthy') progress.show(last);
       if (last.status === 'failed' && !ctx.signal.aborted) {
         failure = last;
@@ -178,11 +228,13 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     }
   } catch (e) {
     unsubscribe();
+    ctx.signal.removeEventListener('abort', wakeOnAbort);
     // helm could not be started at all: nothing is left running but the watch
     await watch.stop();
     ctx.signal.removeEventListener('abort', forwardAbort);
     throw e;
   }
+  ctx.signal.removeEventListener('abort', wakeOnAbort);
 
   // 3a. terminal failure seen while helm waits: evidence first, then stop helm with one SIGTERM
   if (failure?.failure) {
@@ -205,14 +257,18 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
       snapshot: watch.snapshot(),
     });
     if (bundle && !t.json) t.line(`  debug bundle: ${bundle}`);
-    if (!t.json) t.line(`  stopping helm (one SIGTERM; helm marks the release failed)…`);
-    helmAbort.abort('SIGTERM');
+    const helmWasRunning = !helmDone;
+    if (helmWasRunning) {
+      if (!t.json) t.line(`  stopping helm (one SIGTERM; helm marks the release failed)…`);
+      helmAbort.abort('SIGTERM');
+    }
     const r = await hp;
     unsubscribe();
     await watch.stop();
     ctx.signal.removeEventListener('abort', forwardAbort);
     const st = await releaseStatus(ctx, helm, plan.release, plan.namespace);
-    const after = `helm exited ${r.exitCode} after one SIGTERM; release ${plan.release} is ${st ? `${st.status} (revision ${st.revision})` : 'unknown'}`;
+    const released = `release ${plan.release} is ${st ? `${st.status} (revision ${st.revision})` : 'unknown'}`;
+    const after = helmWasRunning ? `helm exited ${r.exitCode} after one SIGTERM; ${released}` : `helm had applied it; ${released}, its pods are not healthy`;
     if (!t.json) t.line(`  ${after}`);
     if (bundle) appendFileSync(join(bundle, 'README.txt'), `\nafter the bundle was written: ${after}\n`);
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: failure, failure: describeFailure(f), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
@@ -220,6 +276,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   }
 
   const r = await hp;
+  const finalSnapshot = watch.snapshot();
   unsubscribe();
   await watch.stop();
   ctx.signal.removeEventListener('abort', forwardAbort);
@@ -229,6 +286,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     const st = await releaseStatus(ctx, helm, plan.release, plan.namespace);
     if (!t.json) {
       t.warn(`interrupted (${String(ctx.signal.reason ?? 'signal')}): helm exited ${r.exitCode}; release ${plan.release} is ${st ? `${st.status} (revision ${st.revision})` : 'not installed'}`);
+      if (applied && st?.status === 'deployed') t.line(`  helm had applied it before the interrupt; its pods were not yet all Ready (robustmq-install status shows them)`);
       if (st?.status.startsWith('pending-')) t.line(`  it is still ${st.status}: the next run offers a rollback (robustmq-install upgrade), or: ${rollbackCommand(ctx, plan.release, plan.namespace, rollbackTo ?? st.revision - 1)}`);
       else if (action === 'upgrade' && rollbackTo) t.line(`  to return to revision ${rollbackTo}: ${rollbackCommand(ctx, plan.release, plan.namespace, rollbackTo)}`);
       else if (st) t.line('  run the same command again to retry (as an upgrade), or robustmq-install uninstall');
@@ -236,11 +294,12 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     return { ...base, ok: false, exitCode: ExitCode.aborted, failure: 'aborted', ...(st ? { status: st.status, revision: st.revision } : {}), secret };
   }
 
-  // 3c. helm failed on its own: a timeout is a health failure (4), anything else an error (1)
-  if (r.exitCode !== 0) {
+  // 3c. helm failed on its own, or (without --helm-wait) the pods were not Ready by --timeout: a timeout is a health
+  // failure (4), anything else an error (1)
+  if (r.exitCode !== 0 || ownTimeout) {
     const snap = await snapshotOnce(kube, plan.namespace, plan.release).catch(() => undefined);
     const v = snap ? verdictOf(snap, { now: Date.now(), since: start }) : last;
-    const timedOut = HELM_TIMEOUT.test(r.stderr);
+    const timedOut = ownTimeout || HELM_TIMEOUT.test(r.stderr);
     // helm 4's kstatus watcher gives up by itself at the first CrashLoopBackOff ("status: Failed, message: N pods
     // have failed"), before the CLI's own crash-loop grace is over: still a health failure, reported with our reasons.
     const notReady = !timedOut && HELM_NOT_READY.test(r.stderr);
@@ -273,15 +332,24 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     const out: DeployResult = { ...base, ok: false, exitCode: timedOut || notReady ? ExitCode.health : ExitCode.error, failure: why, ...(v ? { verdict: v } : {}), ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
     // Only a revision this run created is rolled back (helm may fail before creating one).
     const fromRevision = req.facts.existingRelease?.revision ?? 0;
-    const newRevision = !!st && st.revision > fromRevision && st.status !== 'deployed';
+    const newRevision = !!st && st.revision > fromRevision && (st.status !== 'deployed' || ownTimeout);
     return newRevision || action === 'install' ? finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name }) : out;
   }
 
-  // 4. helm succeeded: confirm from a fresh snapshot, then the RobustMQ check and helm test
-  const [stored, snap] = await Promise.all([storedRelease(ctx, plan.release, plan.namespace), snapshotOnce(kube, plan.namespace, plan.release)]);
-  const st = stored ?? (await releaseStatus(ctx, helm, plan.release, plan.namespace));
-  const v = verdictOf(snap, { now: Date.now(), since: start });
-  if (!t.json) t.ok(`helm ${step.argv[0]} finished in ${secs(Date.now() - start)}: release ${plan.release} revision ${st?.revision ?? '?'} ${st?.status ?? ''}`.trimEnd());
+  // 4. helm succeeded and the pods are Ready (the watch saw it; with --helm-wait, confirmed from a fresh snapshot),
+  // then the RobustMQ check and helm test
+  let snap: Snapshot;
+  let st: { status: string; revision: number } | undefined;
+  if (healthy) {
+    snap = finalSnapshot;
+    st = applied?.release ?? (await releaseStatus(ctx, helm, plan.release, plan.namespace));
+  } else {
+    const [stored, fresh] = await Promise.all([storedRelease(ctx, plan.release, plan.namespace), snapshotOnce(kube, plan.namespace, plan.release)]);
+    snap = fresh;
+    st = stored ?? (await releaseStatus(ctx, helm, plan.release, plan.namespace));
+    if (!t.json) t.ok(`helm ${step.argv[0]} finished in ${secs(Date.now() - start)}: release ${plan.release} revision ${st?.revision ?? '?'} ${st?.status ?? ''}`.trimEnd());
+  }
+  const v = healthy && last ? last : verdictOf(snap, { now: Date.now(), since: start });
   if (v.status !== 'healthy') {
     const why = `helm reported success but the pods are not all Ready: ${v.summary}; ${notReadyLines(v).join('; ')}`;
     if (!t.json) t.error(why);
@@ -289,7 +357,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     const out: DeployResult = { ...base, ok: false, exitCode: ExitCode.health, verdict: v, failure: why, ...(bundle ? { bundle } : {}), ...(st ? { status: st.status, revision: st.revision } : {}), secret };
     return finishFailure(ctx, out, { helm, kube, plan, rollbackOn: req.rollbackOnFailure, rollbackTo, secretName: secret.name });
   }
-  if (!t.json && v.summary !== healthySummary) t.ok(`pods: ${v.summary}`);
+  if (!t.json && v.summary !== healthySummary) t.ok(`pods: ${v.summary}${healthy ? ` (after ${secs(Date.now() - start)})` : ''}`);
   const sm = await smoke(ctx, { kube, helm, release: plan.release, namespace: plan.namespace, timeout: ctx.options.timeout });
   printSmoke(ctx, sm);
   if (sm.status === 'failed') {
@@ -315,7 +383,7 @@ async function finishFailure(ctx: Context, out: DeployResult, o: { helm: HelmInf
     return ctx.signal.aborted ? { ...out, exitCode: ExitCode.aborted } : out;
   }
   if (!o.rollbackOn) {
-    if (!t.json) t.line(`  rollback off (--no-rollback-on-failure): release ${plan.release} stays ${out.status ?? 'failed'}${o.rollbackTo ? `; to go back: ${rollbackCommand(ctx, plan.release, plan.namespace, o.rollbackTo)}` : ''}`);
+    if (!t.json) t.line(`  rollback off (--no-rollback-on-failure): release ${plan.release} stays ${out.status ?? 'failed'}${out.status === 'deployed' ? ' (not healthy)' : ''}${o.rollbackTo ? `; to go back: ${rollbackCommand(ctx, plan.release, plan.namespace, o.rollbackTo)}` : ''}`);
     return ctx.signal.aborted ? { ...out, exitCode: ExitCode.aborted } : out;
   }
   if (o.rollbackTo === undefined) {

@@ -93,6 +93,7 @@ export function chartReproduceFlags(ctx: Context): string[] {
   if (o.plainHttp) out.push('--plain-http');
   if (o.caFile) out.push('--ca-file', o.caFile);
   if (o.helm !== 'helm') out.push('--helm', o.helm);
+  if (o.helmWait) out.push('--helm-wait');
   if (o.valuesOut !== './robustmq-values.yaml' && ctx.args.command !== 'render') out.push('--values-out', o.valuesOut);
   return out;
 }

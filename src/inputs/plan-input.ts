@@ -45,6 +45,7 @@ export function planInput(
       chart: o.chart,
       reproduceExtra: chartReproduceFlags(ctx),
       offline: o.offline,
+      helmWait: opts.helmWait,
     },
     meta: { cliVersion: CLI_VERSION, date: (ctx.now?.() ?? new Date()).toISOString() },
   };

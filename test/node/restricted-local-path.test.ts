@@ -70,11 +70,12 @@ describe('--preset dev under Pod Security restricted, on the local-path class', 
     console.log(`node-psa: restricted + local-path install and checks took ${secs(t0)}s`);
   });
 
-  it('SIGINT during a real rollout leaves the release failed, not pending; the next upgrade goes on with the data', async () => {
+  it('SIGINT during a real rollout (--helm-wait) leaves the release failed, not pending; the next upgrade goes on with the data', async () => {
     const t0 = Date.now();
     const before = await kubectlJson(['get', 'pod', '-n', ns, pod]);
     const pvcUid = (await kubectlJson(['get', 'pvc', '-n', ns, `data-${pod}`])).metadata.uid;
-    const run = startCli(['upgrade', '--yes', ...sel, '--timeout', '8m', '-f', staleEnv(join(cwd, 'slow.yaml'), 600_000)], { cwd });
+    // --helm-wait: helm itself waits for the rollout, so it is interrupted mid-wait (pending-upgrade) and must end failed
+    const run = startCli(['upgrade', '--yes', '--helm-wait', ...sel, '--timeout', '8m', '-f', staleEnv(join(cwd, 'slow.yaml'), 600_000)], { cwd });
     // a real rollout under way: the new pod runs, its readiness probe has said why it waits (no leader has answered
     // since it started: its stale window), and helm waits for it
     const waiting = await eventually('the new pod running and failing readiness while helm is pending-upgrade', async () => {

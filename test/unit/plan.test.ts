@@ -171,9 +171,11 @@ describe('plan: helm steps are data', () => {
     const p = plan(input());
     expect(p.helm).toHaveLength(1);
     expect(p.helm[0]).toMatchObject({ mutates: true });
-    expect(p.helm[0]!.argv).toEqual(['install', 'robustmq', '/pkg/chart/robustmq', '--namespace', 'robustmq', '--create-namespace', '--values', '/work/robustmq-values.yaml', '--wait=watcher', '--timeout', '10m']);
+    // no --wait: helm applies, the deploy flow's health watch decides readiness
+    expect(p.helm[0]!.argv).toEqual(['install', 'robustmq', '/pkg/chart/robustmq', '--namespace', 'robustmq', '--create-namespace', '--values', '/work/robustmq-values.yaml', '--timeout', '10m']);
+    expect(p.helm[0]!.purpose).toBe('install the release (never uninstalls on failure); then the health watch waits for readiness');
     expect(p.checks).toEqual(['helm-version', 'api-reachable', 'kube-version', 'rbac', 'storage-class', 'crds', 'release-state', 'leftover-pvcs', 'server-dry-run']);
-    expect(formatSteps(p, '/opt/helm')[0]).toBe('/opt/helm install robustmq /pkg/chart/robustmq --namespace robustmq --create-namespace --values /work/robustmq-values.yaml --wait=watcher --timeout 10m');
+    expect(formatSteps(p, '/opt/helm')[0]).toBe('/opt/helm install robustmq /pkg/chart/robustmq --namespace robustmq --create-namespace --values /work/robustmq-values.yaml --timeout 10m');
   });
   it('--repo-url adds repo add/update under the private name before the deploy', () => {
     const url = 'https://charts.example.com';
@@ -193,9 +195,14 @@ describe('plan: helm steps are data', () => {
     expect(p.template.argv.slice(0, 7)).toEqual(['template', 'robustmq', '/pkg/chart/robustmq', '--namespace', 'robustmq', '--values', '/out/values.yaml']);
     expect(p.checks).toEqual([]);
   });
-  it('helm 3 gets the helm 3 spelling', () => {
-    const p = plan({ ...input(), facts: { ...reachable, helmMajor: 3 } });
-    expect(p.helm[0]!.argv).toContain('--wait');
+  it('--helm-wait adds helm\'s own wait, in each major\'s spelling, and says so', () => {
+    const p4 = plan(input({}, { helmWait: true }));
+    expect(p4.helm[0]!.argv).toContain('--wait=watcher');
+    expect(p4.helm[0]!.purpose).toBe("install the release (never uninstalls on failure); helm's --wait and the health watch wait for readiness");
+    const p3 = plan({ ...input({}, { helmWait: true }), facts: { ...reachable, helmMajor: 3 } });
+    expect(p3.helm[0]!.argv).toContain('--wait');
+    expect(p3.helm[0]!.argv).not.toContain('--wait=watcher');
+    expect(plan({ ...input(), facts: { ...reachable, helmMajor: 3 } }).helm[0]!.argv.some((a) => a.startsWith('--wait'))).toBe(false);
   });
   it('helm 4 upgrade carries the inherited apply method', () => {
     const p = plan(input({ command: 'upgrade', facts: { ...reachable, existingRelease: { revision: 1, status: 'deployed', applyMethod: 'client-side' } } }));

@@ -31,13 +31,22 @@ describe.each(helmBinaries())('helm $version', ({ path: helm, major }) => {
     expect(e).toContain('# preset: test\n');
     expect(e).toContain('# reproduce: npx robustmq-install --preset test --set service.type=NodePort --namespace iot');
     expect(e).toContain('metrics.serviceMonitor.enabled: auto → false (the ServiceMonitor CRD was not checked: no cluster contact)');
-    const wait = major === 4 ? '--wait=watcher' : '--wait';
-    const cmd = `${helm} install robustmq ${PATHS.chartDir} --namespace iot --create-namespace --values ${join(cwd, 'robustmq-values.yaml')} ${wait} --timeout 10m`;
+    const cmd = `${helm} install robustmq ${PATHS.chartDir} --namespace iot --create-namespace --values ${join(cwd, 'robustmq-values.yaml')} --timeout 10m`;
     expect(e).toContain(`  ${cmd}\n`);
     expect(e).toContain('# Secret robustmq-credentials in namespace iot, created if absent');
     // the overlay block parses back to values
     const overlay = e.slice(e.indexOf('# robustmq-install values overlay'), e.indexOf('\n\nCommands:'));
     expect(parse(overlay)).toMatchObject({ topology: 'combined', service: { type: 'NodePort' }, auth: { existingSecret: 'robustmq-credentials' } });
+  });
+
+  it('--dry-run --helm-wait: the helm command carries this major\'s wait flag, the reproduce line the option', async () => {
+    const cwd = tmp();
+    const r = await runCli(['--preset', 'dev', '--dry-run', '--helm-wait', '--helm', helm, '-n', 'iot'], { paths: PATHS, cwd, env });
+    expect(r.code).toBe(0);
+    const wait = major === 4 ? '--wait=watcher' : '--wait';
+    expect(r.stderr).toContain(`  ${helm} install robustmq ${PATHS.chartDir} --namespace iot --create-namespace --values ${join(cwd, 'robustmq-values.yaml')} ${wait} --timeout 10m\n`);
+    expect(r.stderr).toContain("# install the release (never uninstalls on failure); helm's --wait and the health watch wait for readiness");
+    expect(r.stderr).toMatch(/# reproduce: npx robustmq-install --preset dev --namespace iot --helm \S+ --helm-wait/);
   });
 
   it('--dry-run -o json: the same plan as data; the printed argv is accepted by this helm', async () => {
