@@ -126,6 +126,36 @@ async function askLeaders(kube: Kube, namespace: string, r: ClusterCheckResult, 
   );
 }
 
+/**
+ * How long the RobustMQ check keeps asking while it fails. Right after a rolling restart the real v0.4.11 can take 5 s
+ * and more to answer /api/info, and followers name a dead leader for a while, although every pod is Ready
+ * (docs/real-server-run.md): one failed look would roll a healthy upgrade back.
+ */
+export const RAFT_SETTLE_MS = 60_000;
+const RAFT_RETRY_MS = 3_000;
+
+/**
+ * Runs `check` until it does not fail, or until `settleMs` have passed since the first call (then the last failure
+ * stands). `onRetry` hears each failure that will be asked again. A blocked check is final at once.
+ */
+export async function settled<R extends { status: string }>(
+  check: () => Promise<R>,
+  o: { settleMs: number; retryMs: number; now?: () => number; sleep?: (ms: number) => Promise<void>; aborted?: () => boolean; onRetry?: (r: R, attempt: number) => void },
+): Promise<{ result: R; attempts: number; ms: number }> {
+  const now = o.now ?? Date.now;
+  const pause = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const t0 = now();
+  let attempts = 1;
+  let result = await check();
+  while (result.status === 'failed' && now() - t0 + o.retryMs < o.settleMs && !o.aborted?.()) {
+    o.onRetry?.(result, attempts);
+    await pause(o.retryMs);
+    attempts++;
+    result = await check();
+  }
+  return { result, attempts, ms: now() - t0 };
+}
+
 export type SmokeLevel = 'ok' | 'warn' | 'fail' | 'info';
 
 export interface SmokeResult {
@@ -156,16 +186,24 @@ export async function smoke(ctx: Context, o: { kube: Kube; helm: HelmInfo; relea
   const who = standIn ? 'RobustMQ STAND-IN' : 'RobustMQ';
   const values = await computedValues(ctx, o.helm, o.release, o.namespace);
   const t = topologyFromValues(values ?? {});
-  const raft = await raftCheck(o.kube, o.namespace, o.release, t);
+  const { result: raft, attempts, ms } = await settled(() => raftCheck(o.kube, o.namespace, o.release, t), {
+    settleMs: RAFT_SETTLE_MS,
+    retryMs: RAFT_RETRY_MS,
+    aborted: () => ctx.signal.aborted,
+    onRetry: (r, attempt) => {
+      if (attempt === 1 && !ctx.term.json) ctx.term.line(`  ${who} check: not settled yet (${r.problems[0] ?? 'failed'}); asking again for up to ${RAFT_SETTLE_MS / 1000}s`);
+    },
+  });
+  const after = attempts > 1 ? ` (after ${attempts} looks over ${Math.round(ms / 1000)}s)` : '';
   let status: SmokeResult['status'] = 'ok';
   if (raft.status === 'blocked') {
     status = 'warning';
     say('warn', `${who} check skipped: the meta pods could not be asked (${raft.warnings[0] ?? 'blocked'}); Raft state not verified`);
   } else if (raft.status === 'failed') {
     status = 'failed';
-    say('fail', `${who} check failed:`, ...raft.problems.map((p) => `  ${p}`));
+    say('fail', `${who} check failed${after}:`, ...raft.problems.map((p) => `  ${p}`));
   } else {
-    say('ok', `${who}: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}`);
+    say('ok', `${who}: ${raft.nodes.length} nodes registered; ${describeLeaders(raft).join('; ')}${after}`);
     for (const w of raft.warnings) say('warn', `  ${w}`);
   }
   if (status === 'failed') return { status, lines, levels, raft };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { K8sPod } from '../../src/core/k8s-types.js';
-import { metaPods, topologyFromValues } from '../../src/flows/smoke.js';
+import { metaPods, settled, topologyFromValues } from '../../src/flows/smoke.js';
 import { expectedFrom } from '../../src/flows/watch.js';
 import type { K8sStatefulSet } from '../../src/core/k8s-types.js';
 
@@ -39,5 +39,40 @@ describe('desired replicas from the live StatefulSets', () => {
     expect(r.expected).toEqual({ meta: 3, broker: 2, engine: 3 });
     expect(r.updateRevisions).toEqual({ meta: 'm-1' });
     expect(r.workloads).toEqual(['rmq-engine', 'rmq-meta', 'rmq-broker']);
+  });
+});
+
+describe('the RobustMQ check waits for the cluster to settle', () => {
+  // a clock that only the pauses move, and a check that answers from a script
+  const run = (answers: string[], o: { settleMs?: number; retryMs?: number; abortAfter?: number } = {}) => {
+    let clock = 0;
+    let calls = 0;
+    const retries: number[] = [];
+    const p = settled(async () => ({ status: answers[Math.min(calls++, answers.length - 1)]!, problems: [`look ${calls}`] }), {
+      settleMs: o.settleMs ?? 60_000,
+      retryMs: o.retryMs ?? 3_000,
+      now: () => clock,
+      sleep: async (ms) => void (clock += ms),
+      aborted: () => o.abortAfter !== undefined && calls >= o.abortAfter,
+      onRetry: (_r, attempt) => retries.push(attempt),
+    });
+    return p.then((r) => ({ ...r, calls, retries }));
+  };
+
+  it('a first good look is final: no retry', async () => {
+    expect(await run(['ok'])).toMatchObject({ result: { status: 'ok' }, attempts: 1, ms: 0, retries: [] });
+  });
+  it('a failure that clears (the real server after a rolling restart) ends ok, counting the looks', async () => {
+    expect(await run(['failed', 'failed', 'ok'])).toMatchObject({ result: { status: 'ok' }, attempts: 3, ms: 6_000, retries: [1, 2] });
+  });
+  it('a failure that lasts stands after the settle time, never past it', async () => {
+    const r = await run(['failed'], { settleMs: 10_000, retryMs: 3_000 });
+    expect(r.result).toMatchObject({ status: 'failed' });
+    expect(r.attempts).toBe(4); // at 0, 3, 6 and 9 s: a fifth would start past 10 s
+    expect(r.ms).toBeLessThanOrEqual(10_000);
+  });
+  it('blocked (no exec) is final at once; an abort stops the asking', async () => {
+    expect(await run(['blocked'])).toMatchObject({ result: { status: 'blocked' }, attempts: 1 });
+    expect(await run(['failed'], { abortAfter: 2 })).toMatchObject({ result: { status: 'failed' }, attempts: 2 });
   });
 });

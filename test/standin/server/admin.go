@@ -86,7 +86,17 @@ func infoError(w http.ResponseWriter, msg string) {
 
 // handleInfo answers like v0.4.11: the Raft metrics are those of the FIRST meta_addrs entry that answers the
 // ClusterStatus call (grpc-clients round-robin from index 0), not necessarily this node's.
+//
+// STANDIN_INFO_HANG_AFTER_START_MS plays what the real v0.4.11 did right after a rolling restart: /api/info took 5 s
+// and more to answer while the pods were already Ready (docs/real-server-run.md, difference 2).
 func (n *Node) handleInfo(w http.ResponseWriter, r *http.Request) {
+	if wait := n.opt.InfoHang - time.Since(n.start); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	content, err := n.firstClusterStatus(r.Context())
 	if err != nil {
 		infoError(w, err.Error())

@@ -29,6 +29,7 @@ type Options struct {
 	Heartbeat   time.Duration // meta poll period (openraft heartbeat in v0.4.11: 500 ms)
 	StaleLeader time.Duration // how long followers keep naming a leader that stopped answering
 	Election    time.Duration // how long a node that names no leader waits before it stands
+	InfoHang    time.Duration // for this long after start, GET /api/info answers only when it is over (0: off)
 }
 
 func OptionsFromEnv(environ []string) (Options, error) {
@@ -39,7 +40,7 @@ func OptionsFromEnv(environ []string) (Options, error) {
 	for _, d := range []struct {
 		key string
 		to  *time.Duration
-	}{{"STANDIN_HEARTBEAT_MS", &o.Heartbeat}, {"STANDIN_STALE_LEADER_MS", &o.StaleLeader}, {"STANDIN_ELECTION_MS", &o.Election}} {
+	}{{"STANDIN_HEARTBEAT_MS", &o.Heartbeat}, {"STANDIN_STALE_LEADER_MS", &o.StaleLeader}, {"STANDIN_ELECTION_MS", &o.Election}, {"STANDIN_INFO_HANG_AFTER_START_MS", &o.InfoHang}} {
 		if v := lookupEnv(environ, d.key); v != "" {
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 0 {

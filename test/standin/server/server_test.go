@@ -130,6 +130,48 @@ func TestAPIInfoHasTheFixturesShape(t *testing.T) {
 	}
 }
 
+func TestAPIInfoHangsForTheConfiguredTimeAfterStart(t *testing.T) {
+	nodes := newCluster(t, 1)
+	formCluster(t, nodes)
+	n := nodes[0]
+	n.opt.InfoHang = 400 * time.Millisecond
+	n.start = time.Now()
+	// a caller that gives up first (curl --max-time) gets nothing
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequest("GET", "/api/info", nil).WithContext(ctx)
+	r.RemoteAddr = "127.0.0.1:5000"
+	w := httptest.NewRecorder()
+	n.adminHandler().ServeHTTP(w, r)
+	if w.Body.Len() != 0 {
+		t.Fatalf("answered during the hang: %s", w.Body.String())
+	}
+	// one that waits gets the answer once the window is over
+	began := time.Now()
+	w = get(t, n.adminHandler(), "GET", "/api/info", "127.0.0.1:5000", "", nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"code":0`) || time.Since(n.start) < 400*time.Millisecond {
+		t.Fatalf("HTTP %d after %v: %s", w.Code, time.Since(began), w.Body.String())
+	}
+	// and later calls are answered at once
+	n.start = time.Now().Add(-time.Second)
+	if w = get(t, n.adminHandler(), "GET", "/api/info", "127.0.0.1:5000", "", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"code":0`) {
+		t.Fatalf("HTTP %d: %s", w.Code, w.Body.String())
+	}
+}
+
+func TestOptionsFromEnvReadsTheInfoHang(t *testing.T) {
+	o, err := OptionsFromEnv([]string{"STANDIN_INFO_HANG_AFTER_START_MS=1500"})
+	if err != nil || o.InfoHang != 1500*time.Millisecond {
+		t.Fatalf("%v %v", o.InfoHang, err)
+	}
+	if o, _ = OptionsFromEnv(nil); o.InfoHang != 0 {
+		t.Fatalf("default %v", o.InfoHang)
+	}
+	if _, err = OptionsFromEnv([]string{"STANDIN_INFO_HANG_AFTER_START_MS=soon"}); err == nil {
+		t.Fatal("accepted a non-number")
+	}
+}
+
 func TestAPIInfoBeforeBootstrapIsCode100(t *testing.T) {
 	nodes := newCluster(t, 1)
 	w := get(t, nodes[0].adminHandler(), "GET", "/api/info", "127.0.0.1:5000", "", nil)

@@ -16,13 +16,25 @@ cd "$WORKDIR"
 topic="robustmq-helm-test/$(hostname)-$$-$RANDOM"
 message="roundtrip-$$-$RANDOM-$(date +%s)"
 
-"$CLI" mqtt --server "$HOST:$PORT" subscribe --username "$USER_NAME" --password "$password" --topic "$topic" --qos 1 >sub.log 2>&1 &
-sub=$!
+subscribe() {
+  "$CLI" mqtt --server "$HOST:$PORT" subscribe --username "$USER_NAME" --password "$password" --topic "$topic" --qos 1 >sub.log 2>&1 &
+  sub=$!
+}
+subscribe
 trap 'kill "$sub" 2>/dev/null || true' EXIT
 deadline=$((SECONDS + TIMEOUT))
 until grep -q 'subscribe success' sub.log; do
-  kill -0 "$sub" 2>/dev/null || { cat sub.log >&2; die "subscriber exited before subscribing"; }
   ((SECONDS < deadline)) || { cat sub.log >&2; die "subscriber not subscribed after ${TIMEOUT}s"; }
+  if ! kill -0 "$sub" 2>/dev/null; then
+    # Right after the pods turn Ready the Service may not route yet (EndpointSlice and kube-proxy follow the
+    # readiness by a second or so): a connection nothing accepted (v0.4.11's cli-command: "Unable to connect:
+    # TcpTlsConnectFailure") is tried again. Anything else, a refused login included, is an answer.
+    grep -q 'Unable to connect: TcpTlsConnectFailure' sub.log || { cat sub.log >&2; die "subscriber exited before subscribing"; }
+    log "subscriber could not connect to $HOST:$PORT yet (TcpTlsConnectFailure); trying again"
+    sleep 1
+    subscribe
+    continue
+  fi
   sleep 1
 done
 log "subscribed to $topic on $HOST:$PORT"

@@ -120,7 +120,10 @@ func connect(ctx context.Context, a pubSub, onMsg func(*paho.Publish), onLost fu
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(cctx, "tcp", a.server)
 	if err != nil {
-		fmt.Printf("Unable to connect: %v\n", err)
+		// v0.4.11's wording when nothing accepts the TCP connection (recorded against a closed loopback port); the
+		// dial error itself goes to stderr, which the real one does not print
+		fmt.Println("Unable to connect: TcpTlsConnectFailure")
+		fmt.Fprintf(os.Stderr, "(stand-in) %v\n", err)
 		os.Exit(1)
 	}
 	cfg := paho.ClientConfig{Conn: conn, ClientID: fmt.Sprintf("standin-%d-%d", os.Getpid(), time.Now().UnixNano())}
