@@ -37,7 +37,7 @@ function input(over: Omit<Partial<PlanInput>, 'facts'> & { facts?: Facts } = {},
       release: 'robustmq',
       namespace: 'robustmq',
       timeout: '10m',
-      valuesFile: '/work/robustmq-values.yaml',
+      valuesFile: '/project/robustmq-values.yaml',
       chart: { kind: 'bundled', source: { ref: '/pkg/chart/robustmq' }, display: 'robustmq (bundled)', version: '0.1.0' },
       ...flags,
     },
@@ -172,10 +172,10 @@ describe('plan: helm steps are data', () => {
     expect(p.helm).toHaveLength(1);
     expect(p.helm[0]).toMatchObject({ mutates: true });
     // no --wait: helm applies, the deploy flow's health watch decides readiness
-    expect(p.helm[0]!.argv).toEqual(['install', 'robustmq', '/pkg/chart/robustmq', '--namespace', 'robustmq', '--create-namespace', '--values', '/work/robustmq-values.yaml', '--timeout', '10m']);
+    expect(p.helm[0]!.argv).toEqual(['install', 'robustmq', '/pkg/chart/robustmq', '--namespace', 'robustmq', '--create-namespace', '--values', '/project/robustmq-values.yaml', '--timeout', '10m']);
     expect(p.helm[0]!.purpose).toBe('install the release (never uninstalls on failure); then the health watch waits for readiness');
     expect(p.checks).toEqual(['helm-version', 'api-reachable', 'kube-version', 'rbac', 'storage-class', 'crds', 'release-state', 'leftover-pvcs', 'server-dry-run']);
-    expect(formatSteps(p, '/opt/helm')[0]).toBe('/opt/helm install robustmq /pkg/chart/robustmq --namespace robustmq --create-namespace --values /work/robustmq-values.yaml --timeout 10m');
+    expect(formatSteps(p, '/opt/helm')[0]).toBe('/opt/helm install robustmq /pkg/chart/robustmq --namespace robustmq --create-namespace --values /project/robustmq-values.yaml --timeout 10m');
   });
   it('--repo-url adds repo add/update under the private name before the deploy', () => {
     const url = 'https://charts.example.com';
