@@ -84,6 +84,8 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
   const kube = kubeOf(ctx);
   const step = plan.helm.find((s) => s.mutates && (s.argv[0] === 'install' || s.argv[0] === 'upgrade'));
   if (!step) throw new UserError('internal: the plan has no install/upgrade step', { exitCode: ExitCode.error });
+  // --helm-wait (or a helm-managed rollback): helm's own --wait must agree before the run is done
+  const helmWaits = step.argv.some((a) => a.startsWith('--wait'));
 
   // 1. preflight (proves, touches nothing)
   if (!req.preflightDone) {
@@ -126,7 +128,7 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
     }
     // An upgrade starts from Ready pods: remember the StatefulSets as they were, so the early healthy line waits
     // for helm's change to reach them.
-    if (action === 'upgrade' && step.argv.some((a) => a.startsWith('--wait'))) stsBefore = stsGenerations(await kube.list<K8sStatefulSet>('statefulsets.apps', { namespace: plan.namespace, selector: `app.kubernetes.io/instance=${plan.release}` }));
+    if (action === 'upgrade' && helmWaits) stsBefore = stsGenerations(await kube.list<K8sStatefulSet>('statefulsets.apps', { namespace: plan.namespace, selector: `app.kubernetes.io/instance=${plan.release}` }));
   } catch (e) {
     await watch.stop();
     throw e;
@@ -138,7 +140,6 @@ export async function deployFlow(ctx: Context, req: DeployRequest): Promise<Depl
 
   // 3. helm, the watch alongside. Without --helm-wait helm returns once the objects are applied, and the run is
   // done when the watch sees every pod Ready on what helm applied (or fails, or --timeout passes).
-  const helmWaits = step.argv.some((a) => a.startsWith('--wait'));
   const start = Date.now();
   const deadline = start + ctx.options.timeoutMs;
   const progress = new Progress(ctx);
