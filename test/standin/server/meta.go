@@ -400,6 +400,12 @@ func (m *Meta) Step(now time.Time, peers map[uint64]PeerState) {
 	maxTerm := m.p.Term
 	for _, q := range reach {
 		maxTerm = max(maxTerm, q.Term)
+		// A restarted ex-leader that still names itself is not standing: it follows the first leader that answers.
+		// Counted here, its lower id held the survivors' election back until its own window ran out, and they stayed
+		// Candidates (not Ready) long enough to take a second voter down in a rolling restart.
+		if q.State != StateCandidate && q.Leader == q.ID {
+			continue
+		}
 		if (q.State == StateCandidate || !leading[q.Leader]) && q.ID < lowest {
 			lowest = q.ID
 		}

@@ -130,6 +130,28 @@ func TestLeaderRuleStaleWindowThenLowestSurvivor(t *testing.T) {
 	s.expect(2, 2, StateLeader, 2)
 }
 
+func TestLeaderRuleAnExLeaderBackInsideTheWindowDoesNotHoldTheElectionBack(t *testing.T) {
+	// the end of a rolling restart: the leader's pod is replaced and back before the survivors' window is over
+	s := newSim(t, 1, 2, 3)
+	s.form()
+	s.alive[1] = false
+	for i := 0; i < 20; i++ { // 10 s down
+		s.round(500 * time.Millisecond)
+	}
+	s.start(1)
+	s.expect(1, 1, StateFollower, 1)
+	for i := 0; i < 40; i++ { // the survivors' 30 s window runs out
+		s.round(500 * time.Millisecond)
+	}
+	s.expect(2, 0, StateCandidate, 2)
+	// node 2, the lowest that stands, leads at once; node 1 follows the leader that answers
+	s.round(500 * time.Millisecond)
+	s.expect(2, 2, StateLeader, 2)
+	s.round(500 * time.Millisecond)
+	s.expect(1, 2, StateFollower, 2)
+	s.expect(3, 2, StateFollower, 2)
+}
+
 func TestLeaderRuleNeedsAMajority(t *testing.T) {
 	s := newSim(t, 1, 2, 3)
 	s.form()
