@@ -424,6 +424,31 @@ describe.each(HELMS)('helm $major', (helm) => {
       expect(await exited).toBe(0);
       expect(out).toContain('server got TERM');
     });
+
+    it("gives the server's own status when the server was gone before the trap returned (wait_child)", async () => {
+      const dir = workdir();
+      // run.sh's trap, plus a 0.3 s pause standing for a bash that is descheduled right after forwarding SIGTERM:
+      // the server stops at once, and bash reaps it before it looks again. That is the race the node suite's
+      // uninstall once lost (exit 143 for a clean stop); the pause makes it happen every time.
+      const driver = (waitFn: string) => `
+        cd "${dir}"
+        source ./lib.sh
+        child=''
+        trap '[ -n "$child" ] && kill -TERM "$child"; sleep 0.3' TERM
+        bash -c 'sleep 100 & s=$!; trap "kill $s; exit 0" TERM; : > up; wait' &
+        child=$!
+        (while [ ! -f up ]; do sleep 0.02; done; kill -TERM $$) &
+        ${waitFn}
+        echo "rc=$rc"`;
+      writeFileSync(join(dir, 'with-lib.sh'), driver('wait_child'));
+      // the loop run.sh had before wait_child: proves the driver really loses the status without the last wait
+      writeFileSync(join(dir, 'loop-only.sh'), driver('while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done'));
+      const fixed = await bashAsync(join(dir, 'with-lib.sh'), {});
+      expect(fixed.stdout.trim(), fixed.stderr).toBe('rc=0');
+      rmSync(join(dir, 'up'));
+      const old = await bashAsync(join(dir, 'loop-only.sh'), {});
+      expect(old.stdout.trim(), old.stderr).toBe('rc=143');
+    });
   });
 
   describe('meta readiness (ready.sh)', () => {

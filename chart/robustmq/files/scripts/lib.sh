@@ -4,6 +4,25 @@
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# wait_child: waits for the background process $child and sets rc to its exit status (run.sh). A trap interrupts
+# `wait`, which then returns 128+signal (143 for SIGTERM), not the child's status. When the child has exited and
+# been reaped by the time the trap is done, one more `wait` returns the status bash kept for it; without it a server
+# that stopped cleanly on SIGTERM ended its container with 143: once in the node suite's uninstall, and 2 stops in
+# 100 in a hand run on a loaded host.
+wait_child() {
+  while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break # a trap interrupted wait: wait for the child itself
+  done
+  wait "$child" 2>/dev/null
+  local kept=$?
+  # 127: bash no longer knows the child; outside 0-255: bash 5.2 reports -1 when the child got the signal itself at
+  # the same moment. rc then stays the last wait's.
+  ((kept == 127 || kept < 0 || kept > 255)) || rc=$kept
+  child=''
+}
+
 # esc STRING: escape for a TOML basic string and a JSON string (the same escapes are valid in both):
 # backslash, quote, and every control character (U+0000-U+001F, U+007F) as \b \t \n \f \r or \u00XX.
 esc() {

@@ -42,12 +42,7 @@ run_interruptibly() {
   "$@" &
   child=$!
   local rc
-  while :; do
-    wait "$child"
-    rc=$?
-    kill -0 "$child" 2>/dev/null || break
-  done
-  child=''
+  wait_child
   return "$rc"
 }
 
@@ -70,12 +65,7 @@ while :; do
   rm -f "$STATE_DIR/.robustmq-leader-confirmed"
   "$BIN" --conf="$CONFIG" "$@" &
   child=$!
-  while :; do
-    wait "$child"
-    rc=$?
-    kill -0 "$child" 2>/dev/null || break # a trap interrupted wait: wait for the server itself
-  done
-  child=''
+  wait_child
   [ -n "$stopping" ] && exit "$rc"
   lived=$((SECONDS - started))
   if ((rc != 0 && lived < STARTUP_SECONDS && attempt < STARTUP_RETRIES)); then
