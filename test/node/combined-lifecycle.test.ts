@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliExpect, dropNamespace, eventually, history, isReady, kubectl, kubectlJson, pods, workdir } from '../e2e/cli.ts';
 import { isStandInImage } from '../../src/core/standin.ts';
-import { imageSets, runClientPod, secs, serverStatus, standinImage, statusJson, watchPods } from './node-helpers.ts';
+import { explainedBy, imageSets, runClientPod, secs, serverStatus, standinImage, statusJson, watchPods } from './node-helpers.ts';
 
 const ns = 'node-lc';
 const release = 'lc';
@@ -101,68 +101,70 @@ describe('a --preset test release (combined ×3) through its life on the real no
     const w = watchPods(ns, selector);
     try {
       await w.started(3);
-      // SIGKILL-like: the object goes at once, the kubelet tears the containers down, the StatefulSet makes a new pod
-      await kubectl(['delete', 'pod', '-n', ns, old.pod, '--grace-period=0', '--force']);
-      const killedAt = Date.now();
+      await explainedBy(w, async () => {
+        // SIGKILL-like: the object goes at once, the kubelet tears the containers down, the StatefulSet makes a new pod
+        await kubectl(['delete', 'pod', '-n', ns, old.pod, '--grace-period=0', '--force']);
+        const killedAt = Date.now();
 
-      // status while the leader is gone. The stand-in's survivors keep naming the dead leader (or the reborn pod that
-      // does not lead yet) for STANDIN_STALE_LEADER_MS, and status must say so and that an election is due. On the real
-      // v0.4.11 status reported the outage differently: /api/info on the survivors hung on the dead node 1 until
-      // curl's limit (docs/real-server-run.md, difference 2); there the requirement is only that status is not
-      // healthy (exit 4) before a leader answers again.
-      const seen: string[] = [];
-      const during = await eventually('status to report the outage (on the stand-in: the dead leader and the election)', async () => {
-        const s = await statusJson(sel);
-        seen.push(`${secs(killedAt)}s exit ${s.r.code}: ${JSON.stringify(s.doc?.raft?.problems ?? s.doc?.raftNote ?? s.doc?.problems)}`);
-        if (s.r.code !== 4) return undefined;
-        if (!onStandIn) return s;
-        const problems: string[] = s.doc?.raft?.problems ?? [];
-        return problems.some((p) => new RegExp(`leader ${old.id} \\(${old.pod}\\) (unreachable|does not confirm it leads)`).test(p) && /election in progress/.test(p)) ? s : undefined;
-      }, 60_000);
-      expect(during.doc.ok).toBe(false);
-      if (onStandIn) expect(during.doc.raft.status).toBe('failed');
+        // status while the leader is gone. The stand-in's survivors keep naming the dead leader (or the reborn pod that
+        // does not lead yet) for STANDIN_STALE_LEADER_MS, and status must say so and that an election is due. On the real
+        // v0.4.11 status reported the outage differently: /api/info on the survivors hung on the dead node 1 until
+        // curl's limit (docs/real-server-run.md, difference 2); there the requirement is only that status is not
+        // healthy (exit 4) before a leader answers again.
+        const seen: string[] = [];
+        const during = await eventually('status to report the outage (on the stand-in: the dead leader and the election)', async () => {
+          const s = await statusJson(sel);
+          seen.push(`${secs(killedAt)}s exit ${s.r.code}: ${JSON.stringify(s.doc?.raft?.problems ?? s.doc?.raftNote ?? s.doc?.problems)}`);
+          if (s.r.code !== 4) return undefined;
+          if (!onStandIn) return s;
+          const problems: string[] = s.doc?.raft?.problems ?? [];
+          return problems.some((p) => new RegExp(`leader ${old.id} \\(${old.pod}\\) (unreachable|does not confirm it leads)`).test(p) && /election in progress/.test(p)) ? s : undefined;
+        }, 60_000);
+        expect(during.doc.ok).toBe(false);
+        if (onStandIn) expect(during.doc.raft.status).toBe('failed');
 
-      const after = await eventually('status healthy with a leader that answers', async () => {
-        const s = await statusJson(sel);
-        seen.push(`${secs(killedAt)}s exit ${s.r.code}: ${JSON.stringify(s.doc?.raft?.problems ?? s.doc?.raftNote)}`);
-        return s.r.code === 0 ? s : undefined;
-      }, 180_000);
-      console.log(`node-lc: after the kill:\n  ${seen.join('\n  ')}`);
-      // one leader for every shard at one term (leaderOf), one cluster of the three voters
-      expectOneCluster(after.doc);
-      const now = leaderOf(after.doc);
-      // The stand-in's followers elect a new leader once the old one is stale: term + 1. On the real server either is
-      // correct Raft: a new term (an election happened), or the same leader at the same term (the killed node came
-      // back from its volume before any follower started an election, as v0.4.11 did in every hand run). A different
-      // leader at the old term, or a lower term, is never correct.
-      if (onStandIn) expect(now.term).toBeGreaterThan(old.term);
-      else if (now.term === old.term) expect(now.id, `leader changed from ${old.id} to ${now.id} without a new term`).toBe(old.id);
-      else expect(now.term).toBeGreaterThan(old.term);
+        const after = await eventually('status healthy with a leader that answers', async () => {
+          const s = await statusJson(sel);
+          seen.push(`${secs(killedAt)}s exit ${s.r.code}: ${JSON.stringify(s.doc?.raft?.problems ?? s.doc?.raftNote)}`);
+          return s.r.code === 0 ? s : undefined;
+        }, 180_000);
+        console.log(`node-lc: after the kill:\n  ${seen.join('\n  ')}`);
+        // one leader for every shard at one term (leaderOf), one cluster of the three voters
+        expectOneCluster(after.doc);
+        const now = leaderOf(after.doc);
+        // The stand-in's followers elect a new leader once the old one is stale: term + 1. On the real server either is
+        // correct Raft: a new term (an election happened), or the same leader at the same term (the killed node came
+        // back from its volume before any follower started an election, as v0.4.11 did in every hand run). A different
+        // leader at the old term, or a lower term, is never correct.
+        if (onStandIn) expect(now.term).toBeGreaterThan(old.term);
+        else if (now.term === old.term) expect(now.id, `leader changed from ${old.id} to ${now.id} without a new term`).toBe(old.id);
+        else expect(now.term).toBeGreaterThan(old.term);
 
-      // the reborn pod: new uid, Ready
-      const reborn = await kubectlJson(['get', 'pod', '-n', ns, old.pod]);
-      expect(reborn.metadata.uid).not.toBe(oldUid);
-      expect(isReady(reborn)).toBe(true);
-      const readyAt = Date.parse(reborn.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
-      if (onStandIn) {
-        // Ready no earlier than the new leader's election (the stand-in's own log says when)
-        const leaderLog = await kubectl(['logs', '-n', ns, now.pod, '-c', 'robustmq']);
-        const elected = new RegExp(`^(\\S+)\\s+INFO .*elected leader, term ${now.term}\\b`, 'm').exec(leaderLog);
-        expect(elected, `no election at term ${now.term} in ${now.pod}'s log`).not.toBeNull();
-        const electedAt = Date.parse(elected![1]!);
-        // lastTransitionTime has whole seconds
-        expect(readyAt).toBeGreaterThanOrEqual(Math.floor(electedAt / 1000) * 1000);
-      } else {
-        // the real server logs no such line; the reborn pod's readiness passed ready.sh's once-per-start leader check
-        // (its own view names a leader that confirms it leads, itself included) after the kill
-        expect(readyAt).toBeGreaterThanOrEqual(Math.floor(killedAt / 1000) * 1000);
-      }
+        // the reborn pod: new uid, Ready
+        const reborn = await kubectlJson(['get', 'pod', '-n', ns, old.pod]);
+        expect(reborn.metadata.uid).not.toBe(oldUid);
+        expect(isReady(reborn)).toBe(true);
+        const readyAt = Date.parse(reborn.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
+        if (onStandIn) {
+          // Ready no earlier than the new leader's election (the stand-in's own log says when)
+          const leaderLog = await kubectl(['logs', '-n', ns, now.pod, '-c', 'robustmq']);
+          const elected = new RegExp(`^(\\S+)\\s+INFO .*elected leader, term ${now.term}\\b`, 'm').exec(leaderLog);
+          expect(elected, `no election at term ${now.term} in ${now.pod}'s log`).not.toBeNull();
+          const electedAt = Date.parse(elected![1]!);
+          // lastTransitionTime has whole seconds
+          expect(readyAt).toBeGreaterThanOrEqual(Math.floor(electedAt / 1000) * 1000);
+        } else {
+          // the real server logs no such line; the reborn pod's readiness passed ready.sh's once-per-start leader check
+          // (its own view names a leader that confirms it leads, itself included) after the kill
+          expect(readyAt).toBeGreaterThanOrEqual(Math.floor(killedAt / 1000) * 1000);
+        }
 
-      // readiness stayed about each pod: the survivors never went not-Ready during the election
-      const downs = w.downCounts(podNames);
-      for (const d of downs) for (const s of survivors) expect(d.down, `${s} went not-Ready during the election`).not.toContain(s);
-      expect(downs.some((d) => d.down.includes(old.pod))).toBe(true);
-      console.log(`node-lc: leader ${old.id} (${old.pod}, term ${old.term}) killed; leader now ${now.id} (${now.pod}) term ${now.term}; ${old.pod} Ready ${((readyAt - killedAt) / 1000).toFixed(0)}s after the kill; took ${secs(t0)}s`);
+        // readiness stayed about each pod: the survivors never went not-Ready during the election
+        const downs = w.downCounts(podNames);
+        for (const d of downs) for (const s of survivors) expect(d.down, `${s} went not-Ready during the election`).not.toContain(s);
+        expect(downs.some((d) => d.down.includes(old.pod))).toBe(true);
+        console.log(`node-lc: leader ${old.id} (${old.pod}, term ${old.term}) killed; leader now ${now.id} (${now.pod}) term ${now.term}; ${old.pod} Ready ${((readyAt - killedAt) / 1000).toFixed(0)}s after the kill; took ${secs(t0)}s`);
+      });
     } finally {
       w.stop();
     }
@@ -174,20 +176,22 @@ describe('a --preset test release (combined ×3) through its life on the real no
     const w = watchPods(ns, selector);
     try {
       await w.started(3);
-      await kubectl(['rollout', 'restart', `statefulset/${release}-robustmq`, '-n', ns]);
-      await kubectl(['rollout', 'status', `statefulset/${release}-robustmq`, '-n', ns, '--timeout=600s']);
-      const s = await eventually('status healthy after the rolling restart', async () => {
-        const x = await statusJson(sel);
-        return x.r.code === 0 ? x : undefined;
-      }, 180_000);
-      expectOneCluster(s.doc);
-      const live = await pods(ns, release);
-      for (const p of live) expect(p.metadata.uid, `${p.metadata.name} was not restarted`).not.toBe(uids.get(p.metadata.name));
-      const downs = w.downCounts(podNames);
-      const worst = Math.max(...downs.map((d) => d.down.length));
-      expect(downs.filter((d) => d.down.length > 1), 'two voters down at once').toEqual([]);
-      expect(worst).toBe(1);
-      console.log(`node-lc: rolling restart: ${w.events.length} pod events watched, at most ${worst} voter down; took ${secs(t0)}s`);
+      await explainedBy(w, async () => {
+        await kubectl(['rollout', 'restart', `statefulset/${release}-robustmq`, '-n', ns]);
+        await kubectl(['rollout', 'status', `statefulset/${release}-robustmq`, '-n', ns, '--timeout=600s']);
+        const s = await eventually('status healthy after the rolling restart', async () => {
+          const x = await statusJson(sel);
+          return x.r.code === 0 ? x : undefined;
+        }, 180_000);
+        expectOneCluster(s.doc);
+        const live = await pods(ns, release);
+        for (const p of live) expect(p.metadata.uid, `${p.metadata.name} was not restarted`).not.toBe(uids.get(p.metadata.name));
+        const downs = w.downCounts(podNames);
+        const worst = Math.max(...downs.map((d) => d.down.length));
+        expect(downs.filter((d) => d.down.length > 1), 'two voters down at once').toEqual([]);
+        expect(worst).toBe(1);
+        console.log(`node-lc: rolling restart: ${w.events.length} pod events watched, at most ${worst} voter down; took ${secs(t0)}s`);
+      });
     } finally {
       w.stop();
     }
@@ -199,31 +203,33 @@ describe('a --preset test release (combined ×3) through its life on the real no
     const w = watchPods(ns, selector);
     try {
       await w.started(3);
-      // The restarted stand-ins answer /api/info only 30 s after they start, as v0.4.11 did after a rolling restart
-      // (run 5 in docs/real-server-run.md: the check failed and the CLI rolled a healthy upgrade back). The real
-      // server ignores the variable.
-      const hangFile = join(cwd, 'standin-env-info-hang.yaml');
-      writeFileSync(hangFile, `combined:\n  extraEnvVars:\n    - name: STANDIN_STALE_LEADER_MS\n      value: "${STALE_MS}"\n    - name: STANDIN_INFO_HANG_AFTER_START_MS\n      value: "30000"\n`);
-      const r = await cliExpect(0, ['upgrade', '--yes', ...sel, '--timeout', '8m', '--set', 'logging.level=debug', '-f', hangFile], { cwd });
-      expect(r.stderr).toMatch(/combined 3\/3 Ready/);
-      expect(r.stderr).toMatch(onStandIn ? /✔ RobustMQ STAND-IN: 3 nodes registered/ : /✔ RobustMQ: 3 nodes registered/);
-      if (onStandIn) {
-        // the first look timed out on the last restarted pod; the check asked again instead of failing the upgrade
-        expect(r.stderr).toMatch(/RobustMQ STAND-IN check: not settled yet \(.+\); asking again for up to 60s/);
-        expect(r.stderr).toMatch(/✔ RobustMQ STAND-IN: 3 nodes registered; .* \(after \d+ looks over \d+s\)/);
-      }
-      expect(r.stderr).not.toMatch(/Rolling back/);
-      expect(r.stderr).toMatch(/helm test \(MQTT publish\/subscribe round trip\): passed/);
-      const live = await pods(ns, release);
-      expect(live.every(isReady)).toBe(true);
-      for (const p of live) {
-        expect(p.metadata.uid, `${p.metadata.name} was not restarted`).not.toBe(uids.get(p.metadata.name));
-        // logging.level goes to the logger config the server reads, not to server.toml
-        const conf = await kubectl(['exec', '-n', ns, p.metadata.name, '-c', 'robustmq', '--', 'cat', '/robustmq/config/logger.toml']);
-        expect(conf).toContain('{ path = "", level = "debug" }');
-      }
-      expect(w.downCounts(podNames).filter((d) => d.down.length > 1), 'two voters down at once').toEqual([]);
-      console.log(`node-lc: config upgrade took ${secs(t0)}s`);
+      await explainedBy(w, async () => {
+        // The restarted stand-ins answer /api/info only 30 s after they start, as v0.4.11 did after a rolling restart
+        // (run 5 in docs/real-server-run.md: the check failed and the CLI rolled a healthy upgrade back). The real
+        // server ignores the variable.
+        const hangFile = join(cwd, 'standin-env-info-hang.yaml');
+        writeFileSync(hangFile, `combined:\n  extraEnvVars:\n    - name: STANDIN_STALE_LEADER_MS\n      value: "${STALE_MS}"\n    - name: STANDIN_INFO_HANG_AFTER_START_MS\n      value: "30000"\n`);
+        const r = await cliExpect(0, ['upgrade', '--yes', ...sel, '--timeout', '8m', '--set', 'logging.level=debug', '-f', hangFile], { cwd });
+        expect(r.stderr).toMatch(/combined 3\/3 Ready/);
+        expect(r.stderr).toMatch(onStandIn ? /✔ RobustMQ STAND-IN: 3 nodes registered/ : /✔ RobustMQ: 3 nodes registered/);
+        if (onStandIn) {
+          // the first look timed out on the last restarted pod; the check asked again instead of failing the upgrade
+          expect(r.stderr).toMatch(/RobustMQ STAND-IN check: not settled yet \(.+\); asking again for up to 60s/);
+          expect(r.stderr).toMatch(/✔ RobustMQ STAND-IN: 3 nodes registered; .* \(after \d+ looks over \d+s\)/);
+        }
+        expect(r.stderr).not.toMatch(/Rolling back/);
+        expect(r.stderr).toMatch(/helm test \(MQTT publish\/subscribe round trip\): passed/);
+        const live = await pods(ns, release);
+        expect(live.every(isReady)).toBe(true);
+        for (const p of live) {
+          expect(p.metadata.uid, `${p.metadata.name} was not restarted`).not.toBe(uids.get(p.metadata.name));
+          // logging.level goes to the logger config the server reads, not to server.toml
+          const conf = await kubectl(['exec', '-n', ns, p.metadata.name, '-c', 'robustmq', '--', 'cat', '/robustmq/config/logger.toml']);
+          expect(conf).toContain('{ path = "", level = "debug" }');
+        }
+        expect(w.downCounts(podNames).filter((d) => d.down.length > 1), 'two voters down at once').toEqual([]);
+        console.log(`node-lc: config upgrade took ${secs(t0)}s`);
+      });
     } finally {
       w.stop();
     }
@@ -262,18 +268,20 @@ describe('a --preset test release (combined ×3) through its life on the real no
     const w = watchPods(ns, selector);
     try {
       await w.started(3);
-      const r = await cliExpect(0, ['uninstall', '--yes', ...sel], { cwd });
-      expect(r.stderr).toMatch(/Kept: pvc\//);
-      await eventually('every server pod to be gone', async () => w.current.size === 0 && podNames.every((n) => w.gone.has(n)), (grace + 30) * 1000);
-      for (const n of podNames) {
-        const last = w.gone.get(n)!.at(-1)!.last;
-        const term = serverStatus(last)?.state?.terminated ?? serverStatus(last)?.lastState?.terminated;
-        // exit 0 = the server stopped on SIGTERM; the kubelet's SIGKILL at the end of the grace period gives 137
-        expect(term, `${n}: no terminated state before deletion`).toBeTruthy();
-        expect(term.exitCode, `${n} exit`).toBe(0);
-        const stoppedIn = (Date.parse(term.finishedAt) - Date.parse(last.metadata.deletionTimestamp)) / 1000;
-        expect(stoppedIn).toBeLessThan(grace);
-      }
+      await explainedBy(w, async () => {
+        const r = await cliExpect(0, ['uninstall', '--yes', ...sel], { cwd });
+        expect(r.stderr).toMatch(/Kept: pvc\//);
+        await eventually('every server pod to be gone', async () => w.current.size === 0 && podNames.every((n) => w.gone.has(n)), (grace + 30) * 1000);
+        for (const n of podNames) {
+          const last = w.gone.get(n)!.at(-1)!.last;
+          const term = serverStatus(last)?.state?.terminated ?? serverStatus(last)?.lastState?.terminated;
+          // exit 0 = the server stopped on SIGTERM; the kubelet's SIGKILL at the end of the grace period gives 137
+          expect(term, `${n}: no terminated state before deletion`).toBeTruthy();
+          expect(term.exitCode, `${n} exit`).toBe(0);
+          const stoppedIn = (Date.parse(term.finishedAt) - Date.parse(last.metadata.deletionTimestamp)) / 1000;
+          expect(stoppedIn).toBeLessThan(grace);
+        }
+      });
     } finally {
       w.stop();
     }

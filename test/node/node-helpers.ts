@@ -60,6 +60,18 @@ export interface PodEvent {
   uid: string;
   ready: boolean;
   deleting: boolean;
+  /** the server container's restart count and state, for the failure report */
+  server: string;
+}
+
+/** `running`, `waiting (reason)` or `terminated (exit N)`, with the restart count: one line of a failure report. */
+function serverSummary(pod: any): string {
+  const c = serverStatus(pod);
+  if (!c) return 'no server container status';
+  const st = c.state ?? {};
+  const now = st.running ? 'running' : st.waiting ? `waiting (${st.waiting.reason})` : st.terminated ? `terminated (exit ${st.terminated.exitCode})` : 'unknown';
+  const before = c.lastState?.terminated ? `; last exit ${c.lastState.terminated.exitCode} at ${c.lastState.terminated.finishedAt}` : '';
+  return `${now}, restarts ${c.restartCount}${before}`;
 }
 
 /**
@@ -73,6 +85,23 @@ export function watchPods(namespace: string, selector: string) {
   const gone = new Map<string, PodState[]>();
   const events: PodEvent[] = [];
   const listeners: (() => void)[] = [];
+  // Every server container the watch sees running is followed with `kubectl logs -f` while it lives: a scenario's
+  // pods are deleted by the time a test can look, and their logs with them.
+  const logs = new Map<string, string>();
+  const followers: ReturnType<typeof spawn>[] = [];
+  const follow = (p: any) => {
+    const c = serverStatus(p);
+    if (!c?.state?.running || p.metadata.deletionTimestamp) return;
+    const key = `${p.metadata.name} (uid ${String(p.metadata.uid).slice(0, 8)}, container start ${c.restartCount})`;
+    if (logs.has(key)) return;
+    logs.set(key, '');
+    const f = spawn(kubectlPath(), ['--kubeconfig', inject('realNode').kubeconfig, 'logs', '-f', '--timestamps', '-n', namespace, p.metadata.name, '-c', 'robustmq'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const add = (t: string) => logs.set(key, logs.get(key)! + t);
+    f.stdout!.setEncoding('utf8').on('data', add);
+    f.stderr!.setEncoding('utf8').on('data', (t: string) => add(`kubectl logs: ${t}`));
+    f.on('error', (e) => add(`kubectl logs: ${e.message}\n`));
+    followers.push(f);
+  };
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -84,7 +113,8 @@ export function watchPods(namespace: string, selector: string) {
         current.delete(s.name);
         gone.set(s.name, [...(gone.get(s.name) ?? []), s]);
       } else current.set(s.name, s);
-      events.push({ at: Date.now(), type: doc.type, pod: s.name, uid: s.uid, ready: s.ready && !s.deleting && doc.type !== 'DELETED', deleting: s.deleting });
+      events.push({ at: Date.now(), type: doc.type, pod: s.name, uid: s.uid, ready: s.ready && !s.deleting && doc.type !== 'DELETED', deleting: s.deleting, server: serverSummary(p) });
+      if (doc.type !== 'DELETED') follow(p);
     }
     for (const l of listeners.splice(0)) l();
   });
@@ -113,8 +143,44 @@ export function watchPods(namespace: string, selector: string) {
         const check = () => (events.length >= n ? resolve() : listeners.push(check));
         check();
       }),
-    stop: () => child.kill('SIGTERM'),
+    /**
+     * What a failed assertion about these pods needs to be understood after the node is gone: every watched event
+     * with the server's state, the Kubernetes events of the namespace (probe failures with their messages, kills)
+     * and the tail of every server container's log.
+     */
+    async report(tailLines = 80): Promise<string> {
+      const t0 = events[0]?.at ?? Date.now();
+      const out = ['--- pod events watched (seconds from the first) ---'];
+      for (const e of events) out.push(`${((e.at - t0) / 1000).toFixed(1).padStart(7)}s ${e.type.padEnd(8)} ${e.pod} ${e.uid.slice(0, 8)} ${e.ready ? 'Ready' : 'not Ready'}${e.deleting ? ' deleting' : ''}; ${e.server}`);
+      out.push('--- namespace events ---');
+      const ev = await kubectlTry(['get', 'events', '-n', namespace, '-o', 'json']);
+      if (ev.code === 0) {
+        const items = (JSON.parse(ev.stdout).items as any[])
+          .map((x) => ({ at: x.lastTimestamp ?? x.eventTime ?? x.firstTimestamp, x }))
+          .sort((a, b) => String(a.at).localeCompare(String(b.at)));
+        for (const { at, x } of items) out.push(`${at} ${x.involvedObject?.name} ${x.reason} ×${x.count ?? 1}: ${String(x.message).replace(/\s+/g, ' ').slice(0, 400)}`);
+      } else out.push(`kubectl get events failed: ${ev.stderr.trim()}`);
+      for (const [key, text] of logs) {
+        const lines = text.trimEnd().split('\n');
+        out.push(`--- log of ${key}, last ${Math.min(tailLines, lines.length)} of ${lines.length} lines ---`, ...lines.slice(-tailLines));
+      }
+      return out.join('\n');
+    },
+    stop: () => {
+      child.kill('SIGTERM');
+      for (const f of followers) f.kill('SIGTERM');
+    },
   };
+}
+
+/** Runs `assertions`; when they fail, prints the watcher's report first, so the CI log says why. */
+export async function explainedBy<T>(w: { report(): Promise<string> }, assertions: () => Promise<T>): Promise<T> {
+  try {
+    return await assertions();
+  } catch (e) {
+    console.log(await w.report());
+    throw e;
+  }
 }
 
 /** The server container's status fields from a pod object. */
