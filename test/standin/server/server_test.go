@@ -299,12 +299,19 @@ func TestChartScriptsReadTheStandIn(t *testing.T) {
 	}
 	nodes := newCluster(t, 3)
 	formCluster(t, nodes)
+	// ready.sh asks each leader a node names once per server start (RMQ_META_ADDRS) and keeps that in the pod's
+	// emptyDir (RMQ_STATE_DIR, /tmp by default: never the host's)
+	var metaAddrs []string
+	for _, n := range nodes {
+		metaAddrs = append(metaAddrs, fmt.Sprintf("%d=%s", n.cfg.BrokerID, n.grpc))
+	}
 	run := func(script string, n *testNode) (string, error) {
 		conf := filepath.Join(t.TempDir(), "server.toml")
 		_ = os.WriteFile(conf, []byte(fmt.Sprintf("broker_id = %d\nroles = [\"meta\", \"broker\", \"engine\"]\n", n.cfg.BrokerID)), 0o644)
 		host, port, _ := net.SplitHostPort(n.grpc)
 		cmd := exec.Command("bash", filepath.Join(scripts, script))
-		cmd.Env = append(os.Environ(), "RMQ_CONFIG="+conf, "RMQ_GRPC_PORT="+port, "RMQ_READY_HOST="+host, "RMQ_DATA_DIR="+t.TempDir())
+		cmd.Env = append(os.Environ(), "RMQ_CONFIG="+conf, "RMQ_GRPC_PORT="+port, "RMQ_READY_HOST="+host, "RMQ_DATA_DIR="+t.TempDir(),
+			"RMQ_STATE_DIR="+t.TempDir(), "RMQ_META_ADDRS="+strings.Join(metaAddrs, " "))
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
