@@ -514,6 +514,28 @@ describe.each(HELMS)('helm $major', (helm) => {
       expect(later.code, later.stdout).toBe(0);
     });
 
+    it('once confirmed, stays Ready through an election (Candidate, no leader) but not when this node stops being a voter', async () => {
+      let own = shards(() => shard(2, 1, 'Follower', [[1, 2, 3]]));
+      const g = await fakeGrpcWebFor(() => own);
+      const leader = await leaderOne();
+      const first = await ready(g.port, { leaders: { 1: leader.port } });
+      expect(first.code, first.stdout).toBe(0);
+      // the leader died and this survivor stands: the cluster has no leader, this pod is still a voter that answers
+      own = shards(() => shard(2, null, 'Candidate', [[1, 2, 3]]));
+      const electing = await ready(g.port, { dir: first.dir });
+      expect(electing.code, electing.stdout).toBe(0);
+      own = shards(() => shard(2, 1, 'Learner', [[1, 3]]));
+      const learner = await ready(g.port, { dir: first.dir });
+      expect(learner.code).toBe(1);
+      expect(learner.stdout).toContain('a shard is Learner');
+      // a new server start clears the confirmation (run.sh): an election then keeps the pod not-Ready again
+      rmSync(join(first.dir, '.robustmq-leader-confirmed'));
+      own = shards(() => shard(2, null, 'Candidate', [[1, 2, 3]]));
+      const restarted = await ready(g.port, { dir: first.dir });
+      expect(restarted.code).toBe(1);
+      expect(restarted.stdout).toContain('a shard has no leader');
+    });
+
     it('is not ready while it names itself leader without being one (stale view after its own restart)', async () => {
       const g = await fakeGrpcWebFor(() => shards(() => shard(2, 2, 'Follower', [[1, 2, 3]])));
       const r = await ready(g.port);

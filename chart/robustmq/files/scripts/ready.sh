@@ -1,7 +1,7 @@
 #!/bin/bash
 # Readiness of a server container. Meta nodes: this node's OWN Raft view, read from its gRPC port on loopback
 # (MetaServiceService/ClusterStatus over gRPC-web; tonic-web is enabled on grpc_port, src/broker-server/src/grpc.rs):
-# every shard has a leader, this node is Leader or Follower and a voter. Not /api/info: in v0.4.11 it is answered by
+# this node is a voter; after each server start, every shard has a leader that confirms it leads (below). Not /api/info: in v0.4.11 it is answered by
 # the first reachable entry of meta_addrs (grpc-clients retry_call starts at index 0), i.e. by node 1, not this pod.
 # Broker nodes: the MQTT TCP port, which opens only after the meta quorum answered. Never /api/health/ready: it
 # TCP-connects to the UDP QUIC port and so fails on every broker (src/common/healthy/src/ready.rs).
@@ -42,8 +42,18 @@ if [[ $roles == *'"meta"'* ]]; then
   mapfile -t configs < <(raft_configs "$status")
   mapfile -t states < <(raft_states "$status")
   ((${#leaders[@]} > 0)) || fail "no Raft shard in ClusterStatus: ${status:0:200}"
-  for l in "${leaders[@]}"; do [ "$l" != null ] || fail "a shard has no leader (leaders: ${leaders[*]})"; done
-  for s in "${states[@]}"; do [[ $s == Leader || $s == Follower ]] || fail "a shard is $s (states: ${states[*]})"; done
+  confirmed="$STATE_DIR/.robustmq-leader-confirmed"
+  if [ -f "$confirmed" ]; then
+    # Confirmed for this server start: readiness is about this pod alone. An election (Candidate, no leader) is the
+    # cluster's state, not this pod's. Failing it turned the survivors not-Ready whenever an election outlasted three
+    # probes, e.g. while cached DNS answers (30 s) hid a restarted peer from the candidate, and a rolling restart then
+    # counted two voters down. The next voter is still restarted only after the restarted one has confirmed a leader,
+    # and `robustmq-install status` reports the election.
+    for s in "${states[@]}"; do [[ $s == Leader || $s == Follower || $s == Candidate ]] || fail "a shard is $s (states: ${states[*]})"; done
+  else
+    for l in "${leaders[@]}"; do [ "$l" != null ] || fail "a shard has no leader (leaders: ${leaders[*]})"; done
+    for s in "${states[@]}"; do [[ $s == Leader || $s == Follower ]] || fail "a shard is $s (states: ${states[*]})"; done
+  fi
   ((${#states[@]} == ${#leaders[@]} && ${#configs[@]} == ${#leaders[@]})) || fail "incomplete Raft metrics"
   for c in "${configs[@]}"; do config_has_voter "$c" "$broker_id" || fail "broker_id $broker_id is not a voter of $c"; done
   # A server that has just (re)started is Ready only once every leader it names has answered, from its own Raft view,
@@ -51,7 +61,6 @@ if [[ $roles == *'"meta"'* ]]; then
   # and a rolling restart that counted such a pod Ready would take a second voter down before the first had rejoined.
   # Confirmed once per server start (run.sh clears the flag): after that readiness is about this pod alone, so an
   # election never turns every meta pod not-Ready at once (no endpoints, a PDB that allows nothing).
-  confirmed="$STATE_DIR/.robustmq-leader-confirmed"
   if [ ! -f "$confirmed" ]; then
     declare -A views=()
     mapfile -t own < <(raft_shards "$status")
