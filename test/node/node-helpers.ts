@@ -176,7 +176,9 @@ export function watchPods(namespace: string, selector: string) {
 /** Runs `assertions`; when they fail, prints the watcher's report first, so the CI log says why. */
 export async function explainedBy<T>(w: { report(): Promise<string> }, assertions: () => Promise<T>): Promise<T> {
   try {
-    return await assertions();
+    const r = await assertions();
+    if (process.env.NODE_REPORT_ALWAYS) console.log(await w.report());
+    return r;
   } catch (e) {
     console.log(await w.report());
     throw e;
