@@ -19,16 +19,29 @@ STATE_DIR=${RMQ_STATE_DIR:-/tmp} # an emptyDir: survives container restarts, not
 # ClusterStatus took more than 3 s while a peer was restarting (docs/real-server-run.md), and a fixed 3 s limit then
 # turned a Ready leader not-Ready in the middle of a rolling restart.
 PROBE_TIMEOUT=${RMQ_READY_TIMEOUT_SECONDS:-20}
-deadline=$((SECONDS + PROBE_TIMEOUT - 2))
+# now_ms: the clock in milliseconds, into $now. Not $SECONDS: it counts whole seconds, and a second boundary between
+# two reads took a whole second off a call's budget. (bash before 5.0 has no EPOCHREALTIME: whole seconds there.)
+now_ms() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    now=${EPOCHREALTIME//[.,]/}
+    now=$((10#$now / 1000))
+  else
+    now=$((SECONDS * 1000))
+  fi
+}
+now_ms
+deadline=$((now + (PROBE_TIMEOUT - 2) * 1000))
 reserve=0
-[ -z "$MQTT_PORT" ] || reserve=2
+[ -z "$MQTT_PORT" ] || reserve=2000
 
 fail() { echo "not ready: $*"; exit 1; }
-# time_left WHAT: seconds a call may take, at least 1; fails the probe when nothing is left of the budget.
+# time_left WHAT: seconds a call may take (curl's --max-time, to the millisecond), at least 1; fails the probe when
+# nothing is left of the budget.
 time_left() {
-  local left=$((deadline - SECONDS - reserve))
-  ((left >= 1)) || fail "no time left for $1 within the probe's ${PROBE_TIMEOUT}s (probes.readiness.timeoutSeconds)"
-  limit=$left
+  now_ms
+  local left=$((deadline - now - reserve))
+  ((left >= 1000)) || fail "no time left for $1 within the probe's ${PROBE_TIMEOUT}s (probes.readiness.timeoutSeconds)"
+  limit=$((left / 1000)).$(printf '%03d' $((left % 1000)))
 }
 broker_id=$(sed -n 's/^broker_id = \([0-9][0-9]*\)$/\1/p' "$CONFIG")
 roles=$(sed -n 's/^roles = //p' "$CONFIG")
