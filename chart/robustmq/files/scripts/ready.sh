@@ -1,8 +1,9 @@
 #!/bin/bash
 # Readiness of a server container. Meta nodes: this node's OWN Raft view, read from its gRPC port on loopback
 # (MetaServiceService/ClusterStatus over gRPC-web; tonic-web is enabled on grpc_port, src/broker-server/src/grpc.rs):
-# this node is a voter; after each server start, every shard has a leader that confirms it leads (below). Not /api/info: in v0.4.11 it is answered by
-# the first reachable entry of meta_addrs (grpc-clients retry_call starts at index 0), i.e. by node 1, not this pod.
+# this node is a voter; after each server start, every shard has a leader that confirms it leads (below). Not
+# /api/info: in v0.4.11 it is answered by the first reachable entry of meta_addrs (grpc-clients retry_call starts at
+# index 0), i.e. by node 1, not this pod.
 # Broker nodes: the MQTT TCP port, which opens only after the meta quorum answered. Never /api/health/ready: it
 # TCP-connects to the UDP QUIC port and so fails on every broker (src/common/healthy/src/ready.rs).
 set -uo pipefail
