@@ -180,7 +180,8 @@ export async function explainedBy<T>(w: { report(): Promise<string> }, assertion
     if (process.env.NODE_REPORT_ALWAYS) console.log(await w.report());
     return r;
   } catch (e) {
-    console.log(await w.report());
+    // a report that cannot be made must not hide the assertion's own error
+    console.log(await w.report().catch((r: unknown) => `(no pod report: ${String(r)})`));
     throw e;
   }
 }
